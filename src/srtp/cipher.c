@@ -151,7 +151,9 @@ dsrtp_err dsrtp_cipher_gcm_seal(dsrtp_cipher *c, const uint8_t iv[DSRTP_GCM_IV_L
     if (len > 0) {
         DSRTP_CHECK(EVP_CipherUpdate(c->evp, data, &n, data, (int)len) == 1, DSRTP_ERR_CRYPTO);
     }
-    DSRTP_CHECK(EVP_CipherFinal_ex(c->evp, data + len, &n) == 1, DSRTP_ERR_CRYPTO);
+    /* GCM's Final writes no bytes; give it a real buffer since data may be NULL. */
+    uint8_t none[DSRTP_GCM_TAG_LEN];
+    DSRTP_CHECK(EVP_CipherFinal_ex(c->evp, none, &n) == 1, DSRTP_ERR_CRYPTO);
     DSRTP_CHECK(EVP_CIPHER_CTX_ctrl(c->evp, EVP_CTRL_GCM_GET_TAG, DSRTP_GCM_TAG_LEN, tag) == 1,
                 DSRTP_ERR_CRYPTO);
     return DSRTP_OK;
@@ -176,7 +178,8 @@ dsrtp_err dsrtp_cipher_gcm_open(dsrtp_cipher *c, const uint8_t iv[DSRTP_GCM_IV_L
                                     tag_copy) == 1,
                 DSRTP_ERR_CRYPTO);
     /* OpenSSL compares the tag in constant time inside Final. */
-    if (EVP_CipherFinal_ex(c->evp, data + len, &n) == 1) {
+    uint8_t none[DSRTP_GCM_TAG_LEN];
+    if (EVP_CipherFinal_ex(c->evp, none, &n) == 1) {
         return DSRTP_OK;
     }
     /* Tag mismatch: the buffer now holds garbage "plaintext". GCM's data path is CTR, its
