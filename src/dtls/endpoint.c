@@ -1,0 +1,641 @@
+/* One DTLS-SRTP endpoint: drives OpenSSL's DTLS 1.2 state machine from fed datagrams and
+ * time, checks the peer's certificate against the SDP fingerprints inside the handshake,
+ * and exports the SRTP keys (RFC 5764 §4.2).
+ *
+ * Timers: OpenSSL 3.0 decides whether a retransmission timer has expired with its own
+ * clock (gettimeofday); it cannot be told the caller's time. This layer therefore reports a
+ * deadline of (caller's now + OpenSSL's remaining time), sets the initial interval and the
+ * doubling through DTLS_set_timer_cb, and enforces the total handshake timeout on the
+ * caller's clock. Limitation: a caller whose clock runs faster than real time (a simulation)
+ * sees retransmissions only as fast as real time passes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <sys/time.h>
+
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/srtp.h>
+
+#include "dtls/dtls_int.h"
+
+#define HELD_MAX 8          /* datagrams held before the role is known */
+#define HELD_BYTES_MAX 4096 /* largest datagram held */
+#define EVENTS_MAX 8
+#define EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
+
+struct dsrtp_dtls {
+    dsrtp_dtls_cfg cfg;
+    dsrtp_cert *cert;
+    SSL *ssl;
+    BIO_METHOD *meth;
+    dsrtp_dgram_bio q;
+    dsrtp_dtls_state state;
+    dsrtp_dtls_role role;
+    dsrtp_dtls_failure failure;
+    dsrtp_dtls_failure verify_failure; /* set by the verify callback */
+    bool peer_verified;
+    bool started;
+    dsrtp_time now;
+    dsrtp_time hs_deadline;
+    dsrtp_fingerprint fps[DSRTP_DTLS_MAX_FINGERPRINTS];
+    size_t fp_count;
+    uint8_t *held[HELD_MAX];
+    size_t held_len[HELD_MAX];
+    size_t held_count;
+    dsrtp_dtls_event events[EVENTS_MAX];
+    size_t ev_head;
+    size_t ev_count;
+    int last_alert; /* -1: none */
+    bool last_alert_fatal;
+    dsrtp_dtls_keys keys;
+    uint8_t cookie_nonce[16];
+};
+
+static const struct {
+    dsrtp_profile profile;
+    unsigned long id;
+    const char *openssl_name;
+} srtp_ids[] = {
+    {DSRTP_AEAD_AES_256_GCM, SRTP_AEAD_AES_256_GCM, "SRTP_AEAD_AES_256_GCM"},
+    {DSRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_128_GCM, "SRTP_AEAD_AES_128_GCM"},
+    {DSRTP_AES_CM_128_HMAC_SHA1_80, SRTP_AES128_CM_SHA1_80, "SRTP_AES128_CM_SHA1_80"},
+    {DSRTP_AES_CM_128_HMAC_SHA1_32, SRTP_AES128_CM_SHA1_32, "SRTP_AES128_CM_SHA1_32"},
+};
+#define SRTP_ID_COUNT (sizeof srtp_ids / sizeof srtp_ids[0])
+
+static const char *openssl_profile_name(dsrtp_profile p)
+{
+    for (size_t i = 0; i < SRTP_ID_COUNT; i++) {
+        if (srtp_ids[i].profile == p) {
+            return srtp_ids[i].openssl_name;
+        }
+    }
+    return NULL;
+}
+
+void dsrtp_dtls_cfg_init(dsrtp_dtls_cfg *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    *cfg = (dsrtp_dtls_cfg){0};
+    for (size_t i = 0; i < SRTP_ID_COUNT; i++) {
+        cfg->profiles[i] = srtp_ids[i].profile;
+    }
+    cfg->profile_count = SRTP_ID_COUNT;
+    cfg->mtu = DSRTP_DTLS_DEFAULT_MTU;
+    cfg->initial_rto = DSRTP_DTLS_DEFAULT_RTO;
+    cfg->handshake_timeout = DSRTP_DTLS_DEFAULT_TIMEOUT;
+}
+
+const char *dsrtp_dtls_failure_name(dsrtp_dtls_failure f)
+{
+    switch (f) {
+    case DSRTP_DTLS_FAIL_NONE: return "none";
+    case DSRTP_DTLS_FAIL_FINGERPRINT: return "peer certificate does not match the fingerprint";
+    case DSRTP_DTLS_FAIL_NO_FINGERPRINT: return "no fingerprint to check the peer against";
+    case DSRTP_DTLS_FAIL_NO_PROFILE: return "no SRTP profile in common";
+    case DSRTP_DTLS_FAIL_TIMEOUT: return "handshake timed out";
+    case DSRTP_DTLS_FAIL_ALERT: return "peer sent a fatal alert";
+    case DSRTP_DTLS_FAIL_PROTOCOL: return "handshake failed";
+    }
+    return "unknown";
+}
+
+/* ---- events ---- */
+
+static dsrtp_dtls_event *push_event(dsrtp_dtls *d, dsrtp_dtls_event_kind kind)
+{
+    if (d->ev_count == EVENTS_MAX) {
+        return NULL; /* cannot happen in one handshake's life; keep the earliest */
+    }
+    dsrtp_dtls_event *e = &d->events[(d->ev_head + d->ev_count) % EVENTS_MAX];
+    *e = (dsrtp_dtls_event){.kind = kind, .alert = -1};
+    d->ev_count++;
+    return e;
+}
+
+static void fail(dsrtp_dtls *d, dsrtp_dtls_failure why, const char *detail)
+{
+    if (d->state == DSRTP_DTLS_STATE_FAILED) {
+        return;
+    }
+    d->state = DSRTP_DTLS_STATE_FAILED;
+    d->failure = why;
+    dsrtp_wipe(&d->keys, sizeof d->keys);
+    dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_FAILED);
+    if (e != NULL) {
+        e->failure = why;
+        e->alert = why == DSRTP_DTLS_FAIL_ALERT ? d->last_alert : -1;
+        snprintf(e->detail, sizeof e->detail, "%s", detail != NULL ? detail : "");
+    }
+}
+
+/* ---- OpenSSL callbacks ---- */
+
+static unsigned int timer_cb(SSL *ssl, unsigned int previous_us)
+{
+    const dsrtp_dtls *d = SSL_get_app_data(ssl);
+    if (previous_us == 0) {
+        return (unsigned int)d->cfg.initial_rto;
+    }
+    /* RFC 6347 §4.2.4.1: double on each expiry, up to a cap. */
+    uint64_t next = (uint64_t)previous_us * 2;
+    return (unsigned int)(next > DSRTP_DTLS_MAX_RTO ? DSRTP_DTLS_MAX_RTO : next);
+}
+
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+    dsrtp_dtls *d = SSL_get_app_data(ssl);
+    if ((where & SSL_CB_READ_ALERT) == 0) {
+        return;
+    }
+    d->last_alert = ret & 0xff;
+    d->last_alert_fatal = (ret >> 8) == SSL3_AL_FATAL;
+    dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_ALERT);
+    if (e != NULL) {
+        e->alert = d->last_alert;
+        e->fatal = d->last_alert_fatal;
+        snprintf(e->detail, sizeof e->detail, "%s alert: %s", e->fatal ? "fatal" : "warning",
+                 SSL_alert_desc_string_long(ret));
+    }
+}
+
+int dsrtp_dtls_verify_peer(X509_STORE_CTX *store, void *arg)
+{
+    (void)arg;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    dsrtp_dtls *d = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    X509 *leaf = X509_STORE_CTX_get0_cert(store);
+    if (d == NULL || leaf == NULL) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    if (d->fp_count == 0) {
+        d->verify_failure = DSRTP_DTLS_FAIL_NO_FINGERPRINT;
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    /* Chain and validity are not checked: in DTLS-SRTP the certificate is self-signed and
+     * pinned by the fingerprint signalled in SDP (RFC 5763 §5, RFC 8122). */
+    bool match = false;
+    for (size_t i = 0; i < d->fp_count; i++) {
+        dsrtp_fingerprint have;
+        if (dsrtp_x509_fingerprint(leaf, d->fps[i].hash, &have) == DSRTP_OK &&
+            have.len == d->fps[i].len && dsrtp_ct_eq(have.value, d->fps[i].value, have.len)) {
+            match = true;
+        }
+    }
+    if (!match) {
+        d->verify_failure = DSRTP_DTLS_FAIL_FINGERPRINT;
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
+    d->peer_verified = true;
+    return 1;
+}
+
+static void cookie_mac(const dsrtp_dtls *d, uint8_t out[32])
+{
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), d->cert->cookie_secret, sizeof d->cert->cookie_secret,
+         d->cookie_nonce, sizeof d->cookie_nonce, out, &n);
+}
+
+int dsrtp_dtls_cookie_generate(SSL *ssl, unsigned char *cookie, unsigned int *len)
+{
+    const dsrtp_dtls *d = SSL_get_app_data(ssl);
+    uint8_t mac[32];
+    cookie_mac(d, mac);
+    memcpy(cookie, mac, 16);
+    *len = 16;
+    return 1;
+}
+
+int dsrtp_dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int len)
+{
+    const dsrtp_dtls *d = SSL_get_app_data(ssl);
+    uint8_t mac[32];
+    cookie_mac(d, mac);
+    return len == 16 && dsrtp_ct_eq(cookie, mac, 16);
+}
+
+/* ---- creation ---- */
+
+static dsrtp_err check_cfg(const dsrtp_dtls_cfg *cfg)
+{
+    DSRTP_CHECK(cfg != NULL && cfg->cert != NULL, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(cfg->profile_count >= 1 && cfg->profile_count <= DSRTP_DTLS_MAX_PROFILES,
+                DSRTP_ERR_INVALID_ARG);
+    for (size_t i = 0; i < cfg->profile_count; i++) {
+        DSRTP_CHECK(openssl_profile_name(cfg->profiles[i]) != NULL, DSRTP_ERR_INVALID_ARG);
+    }
+    DSRTP_CHECK(cfg->mtu >= DSRTP_DTLS_MIN_MTU && cfg->mtu <= 65507, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(cfg->initial_rto >= 1000 && cfg->initial_rto <= DSRTP_DTLS_MAX_RTO,
+                DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(cfg->handshake_timeout > 0, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(cfg->role == DSRTP_DTLS_ROLE_UNSET || cfg->role == DSRTP_DTLS_CLIENT ||
+                    cfg->role == DSRTP_DTLS_SERVER,
+                DSRTP_ERR_INVALID_ARG);
+    return DSRTP_OK;
+}
+
+static dsrtp_err setup_ssl(dsrtp_dtls *d)
+{
+    d->ssl = SSL_new(d->cert->ctx);
+    DSRTP_CHECK(d->ssl != NULL, DSRTP_ERR_NO_MEMORY);
+    SSL_set_app_data(d->ssl, d);
+    BIO *bio = dsrtp_dgram_bio_new(&d->q, &d->meth);
+    DSRTP_CHECK(bio != NULL, DSRTP_ERR_NO_MEMORY);
+    SSL_set_bio(d->ssl, bio, bio); /* one BIO both ways: SSL_set_bio takes one reference */
+    DSRTP_CHECK(SSL_set_mtu(d->ssl, (long)d->cfg.mtu) > 0, DSRTP_ERR_INVALID_ARG);
+    char list[128] = "";
+    for (size_t i = 0; i < d->cfg.profile_count; i++) {
+        if (i > 0) {
+            strcat(list, ":");
+        }
+        strcat(list, openssl_profile_name(d->cfg.profiles[i]));
+    }
+    /* Returns 0 on success. */
+    DSRTP_CHECK(SSL_set_tlsext_use_srtp(d->ssl, list) == 0, DSRTP_ERR_CRYPTO);
+    DTLS_set_timer_cb(d->ssl, timer_cb);
+    SSL_set_info_callback(d->ssl, info_cb);
+    if (d->cfg.require_cookie) {
+        SSL_set_options(d->ssl, SSL_OP_COOKIE_EXCHANGE);
+    }
+    DSRTP_CHECK(RAND_bytes(d->cookie_nonce, sizeof d->cookie_nonce) == 1, DSRTP_ERR_CRYPTO);
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_new(const dsrtp_dtls_cfg *cfg, dsrtp_dtls **out)
+{
+    DSRTP_CHECK(out != NULL, DSRTP_ERR_INVALID_ARG);
+    DSRTP_TRY(check_cfg(cfg));
+    dsrtp_dtls *d = calloc(1, sizeof *d);
+    DSRTP_CHECK(d != NULL, DSRTP_ERR_NO_MEMORY);
+    d->cfg = *cfg;
+    d->cert = dsrtp_cert_ref(cfg->cert);
+    d->cfg.cert = d->cert;
+    d->role = cfg->role;
+    d->last_alert = -1;
+    d->hs_deadline = DSRTP_TIME_NEVER;
+    dsrtp_err err = dsrtp_dgram_bio_init(&d->q, cfg->mtu);
+    if (err == DSRTP_OK) {
+        err = setup_ssl(d);
+    }
+    if (err != DSRTP_OK) {
+        ERR_clear_error();
+        dsrtp_dtls_free(d);
+        return err;
+    }
+    *out = d;
+    return DSRTP_OK;
+}
+
+void dsrtp_dtls_free(dsrtp_dtls *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    SSL_free(d->ssl); /* frees the BIO too */
+    BIO_meth_free(d->meth);
+    dsrtp_dgram_bio_clear(&d->q);
+    for (size_t i = 0; i < d->held_count; i++) {
+        free(d->held[i]);
+    }
+    dsrtp_cert_free(d->cert);
+    dsrtp_wipe(d, sizeof *d);
+    free(d);
+}
+
+dsrtp_err dsrtp_dtls_set_role(dsrtp_dtls *d, dsrtp_dtls_role role)
+{
+    DSRTP_CHECK(d != NULL && !d->started, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(role == DSRTP_DTLS_CLIENT || role == DSRTP_DTLS_SERVER, DSRTP_ERR_INVALID_ARG);
+    d->role = role;
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_set_remote_fingerprints(dsrtp_dtls *d, const dsrtp_fingerprint *fps,
+                                             size_t n)
+{
+    DSRTP_CHECK(d != NULL && (fps != NULL || n == 0), DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(n <= DSRTP_DTLS_MAX_FINGERPRINTS, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(d->state == DSRTP_DTLS_STATE_NEW || d->state == DSRTP_DTLS_STATE_HANDSHAKE,
+                DSRTP_ERR_INVALID_ARG);
+    for (size_t i = 0; i < n; i++) {
+        DSRTP_CHECK(dsrtp_hash_md(fps[i].hash) != NULL && fps[i].len > 0 &&
+                        fps[i].len <= DSRTP_FINGERPRINT_MAX_LEN,
+                    DSRTP_ERR_INVALID_ARG);
+    }
+    for (size_t i = 0; i < n; i++) {
+        d->fps[i] = fps[i];
+    }
+    d->fp_count = n;
+    return DSRTP_OK;
+}
+
+/* ---- driving the handshake ---- */
+
+static dsrtp_profile profile_of(const SRTP_PROTECTION_PROFILE *p)
+{
+    for (size_t i = 0; p != NULL && i < SRTP_ID_COUNT; i++) {
+        if (srtp_ids[i].id == p->id) {
+            return srtp_ids[i].profile;
+        }
+    }
+    return DSRTP_PROFILE_NONE;
+}
+
+static void on_complete(dsrtp_dtls *d)
+{
+    dsrtp_profile p = profile_of(SSL_get_selected_srtp_profile(d->ssl));
+    if (p == DSRTP_PROFILE_NONE) {
+        /* OpenSSL finishes the handshake without use_srtp when nothing matched. */
+        (void)SSL_shutdown(d->ssl);
+        fail(d, DSRTP_DTLS_FAIL_NO_PROFILE, "no SRTP profile in common");
+        return;
+    }
+    /* Defence in depth: the verify callback must have run and matched. */
+    if (!d->peer_verified || SSL_get0_peer_certificate(d->ssl) == NULL) {
+        fail(d, DSRTP_DTLS_FAIL_FINGERPRINT, "peer certificate was not verified");
+        return;
+    }
+    size_t kl = dsrtp_profile_key_len(p);
+    size_t sl = dsrtp_profile_salt_len(p);
+    uint8_t mat[2 * (DSRTP_SRTP_MAX_KEY_LEN + DSRTP_SRTP_MAX_SALT_LEN)];
+    if (SSL_export_keying_material(d->ssl, mat, 2 * (kl + sl), EXPORTER_LABEL,
+                                   strlen(EXPORTER_LABEL), NULL, 0, 0) != 1) {
+        fail(d, DSRTP_DTLS_FAIL_PROTOCOL, "keying material export failed");
+        return;
+    }
+    /* RFC 5764 §4.2: client key | server key | client salt | server salt. */
+    const uint8_t *ck = mat;
+    const uint8_t *sk = mat + kl;
+    const uint8_t *cs = mat + 2 * kl;
+    const uint8_t *ss = mat + 2 * kl + sl;
+    bool client = d->role == DSRTP_DTLS_CLIENT;
+    d->keys.profile = p;
+    d->keys.key_len = kl;
+    d->keys.salt_len = sl;
+    memcpy(d->keys.local_key, client ? ck : sk, kl);
+    memcpy(d->keys.remote_key, client ? sk : ck, kl);
+    memcpy(d->keys.local_salt, client ? cs : ss, sl);
+    memcpy(d->keys.remote_salt, client ? ss : cs, sl);
+    dsrtp_wipe(mat, sizeof mat);
+    d->state = DSRTP_DTLS_STATE_CONNECTED;
+    dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_CONNECTED);
+    if (e != NULL) {
+        snprintf(e->detail, sizeof e->detail, "%s", dsrtp_profile_name(p));
+    }
+}
+
+static void on_ssl_error(dsrtp_dtls *d)
+{
+    unsigned long e = ERR_peek_error();
+    const char *reason = ERR_reason_error_string(e);
+    char detail[96];
+    snprintf(detail, sizeof detail, "%s", reason != NULL ? reason : "protocol error");
+    ERR_clear_error();
+    if (d->verify_failure != DSRTP_DTLS_FAIL_NONE) {
+        fail(d, d->verify_failure, dsrtp_dtls_failure_name(d->verify_failure));
+    } else if (d->last_alert >= 0 && d->last_alert_fatal) {
+        snprintf(detail, sizeof detail, "fatal alert from peer: %s",
+                 SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | d->last_alert));
+        fail(d, DSRTP_DTLS_FAIL_ALERT, detail);
+    } else {
+        fail(d, DSRTP_DTLS_FAIL_PROTOCOL, detail);
+    }
+}
+
+static void read_records(dsrtp_dtls *d)
+{
+    uint8_t buf[2048];
+    for (int i = 0; i < 16; i++) {
+        ERR_clear_error();
+        int r = SSL_read(d->ssl, buf, sizeof buf);
+        if (r > 0) {
+            continue; /* application data is not part of DTLS-SRTP: drop it */
+        }
+        int e = SSL_get_error(d->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            d->state = DSRTP_DTLS_STATE_CLOSED;
+            dsrtp_wipe(&d->keys, sizeof d->keys);
+            dsrtp_dtls_event *ev = push_event(d, DSRTP_DTLS_EV_CLOSED);
+            if (ev != NULL) {
+                snprintf(ev->detail, sizeof ev->detail, "peer sent close_notify");
+            }
+        } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            on_ssl_error(d);
+        }
+        break;
+    }
+    dsrtp_wipe(buf, sizeof buf);
+}
+
+static void drive(dsrtp_dtls *d)
+{
+    if (d->state == DSRTP_DTLS_STATE_HANDSHAKE) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(d->ssl);
+        if (r == 1) {
+            on_complete(d);
+        } else {
+            int e = SSL_get_error(d->ssl, r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                on_ssl_error(d);
+            }
+            return;
+        }
+    }
+    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
+        read_records(d);
+    }
+}
+
+static void advance_time(dsrtp_dtls *d, dsrtp_time now)
+{
+    if (now > d->now) {
+        d->now = now;
+    }
+}
+
+static void feed(dsrtp_dtls *d, const uint8_t *buf, size_t len)
+{
+    d->q.in = buf;
+    d->q.in_len = len;
+    drive(d);
+    d->q.in = NULL;
+    d->q.in_len = 0;
+}
+
+dsrtp_err dsrtp_dtls_start(dsrtp_dtls *d, dsrtp_time now)
+{
+    DSRTP_CHECK(d != NULL && !d->started, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(d->role == DSRTP_DTLS_CLIENT || d->role == DSRTP_DTLS_SERVER,
+                DSRTP_ERR_INVALID_ARG);
+    advance_time(d, now);
+    d->started = true;
+    d->state = DSRTP_DTLS_STATE_HANDSHAKE;
+    d->hs_deadline = d->now + d->cfg.handshake_timeout;
+    if (d->role == DSRTP_DTLS_CLIENT) {
+        SSL_set_connect_state(d->ssl);
+        drive(d);
+    } else {
+        SSL_set_accept_state(d->ssl);
+    }
+    for (size_t i = 0; i < d->held_count; i++) {
+        feed(d, d->held[i], d->held_len[i]);
+        free(d->held[i]);
+        d->held[i] = NULL;
+    }
+    d->held_count = 0;
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_handle_datagram(dsrtp_dtls *d, dsrtp_time now, const uint8_t *buf,
+                                     size_t len)
+{
+    DSRTP_CHECK(d != NULL && buf != NULL, DSRTP_ERR_INVALID_ARG);
+    /* RFC 7983: DTLS records start with a content type in 20..63; 13-byte header. */
+    DSRTP_CHECK(len >= 13 && buf[0] >= 20 && buf[0] <= 63, DSRTP_ERR_MALFORMED);
+    advance_time(d, now);
+    if (!d->started) {
+        /* Hold it until the role is known (an early ClientHello, RFC 5763 §5). */
+        DSRTP_CHECK(d->held_count < HELD_MAX && len <= HELD_BYTES_MAX, DSRTP_ERR_NO_MEMORY);
+        uint8_t *copy = malloc(len);
+        DSRTP_CHECK(copy != NULL, DSRTP_ERR_NO_MEMORY);
+        memcpy(copy, buf, len);
+        d->held[d->held_count] = copy;
+        d->held_len[d->held_count] = len;
+        d->held_count++;
+        return DSRTP_OK;
+    }
+    if (d->state == DSRTP_DTLS_STATE_HANDSHAKE || d->state == DSRTP_DTLS_STATE_CONNECTED) {
+        feed(d, buf, len);
+    }
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_handle_timeout(dsrtp_dtls *d, dsrtp_time now)
+{
+    DSRTP_CHECK(d != NULL, DSRTP_ERR_INVALID_ARG);
+    advance_time(d, now);
+    if (d->state != DSRTP_DTLS_STATE_HANDSHAKE) {
+        return DSRTP_OK;
+    }
+    if (d->now >= d->hs_deadline) {
+        fail(d, DSRTP_DTLS_FAIL_TIMEOUT, "no answer from the peer in time");
+        return DSRTP_OK;
+    }
+    ERR_clear_error();
+    if (DTLSv1_handle_timeout(d->ssl) < 0) {
+        on_ssl_error(d);
+        return DSRTP_OK;
+    }
+    drive(d);
+    return DSRTP_OK;
+}
+
+dsrtp_time dsrtp_dtls_next_deadline(const dsrtp_dtls *d)
+{
+    if (d == NULL || d->state != DSRTP_DTLS_STATE_HANDSHAKE) {
+        return DSRTP_TIME_NEVER;
+    }
+    dsrtp_time deadline = d->hs_deadline;
+    struct timeval tv;
+    if (DTLSv1_get_timeout(d->ssl, &tv) == 1) {
+        dsrtp_time t = d->now + (dsrtp_time)tv.tv_sec * 1000000u + (dsrtp_time)tv.tv_usec;
+        if (t < deadline) {
+            deadline = t;
+        }
+    }
+    return deadline;
+}
+
+dsrtp_err dsrtp_dtls_poll_output(dsrtp_dtls *d, uint8_t *buf, size_t cap,
+                                 dsrtp_dtls_output *out)
+{
+    DSRTP_CHECK(d != NULL && out != NULL, DSRTP_ERR_INVALID_ARG);
+    *out = (dsrtp_dtls_output){0};
+    if (d->ev_count > 0) {
+        out->kind = DSRTP_OUT_EVENT;
+        out->event = d->events[d->ev_head];
+        d->ev_head = (d->ev_head + 1) % EVENTS_MAX;
+        d->ev_count--;
+        return DSRTP_OK;
+    }
+    if (d->q.out_count > 0) {
+        const dsrtp_dgram *g = &d->q.out[d->q.out_head];
+        if (buf == NULL || cap < g->len) {
+            out->len = g->len;
+            return DSRTP_ERR_BUFFER_TOO_SMALL;
+        }
+        memcpy(buf, g->data, g->len);
+        out->kind = DSRTP_OUT_DATAGRAM;
+        out->len = g->len;
+        d->q.out_head = (d->q.out_head + 1) % DSRTP_DTLS_QUEUE;
+        d->q.out_count--;
+        return DSRTP_OK;
+    }
+    out->kind = DSRTP_OUT_IDLE;
+    out->deadline = dsrtp_dtls_next_deadline(d);
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_get_keys(const dsrtp_dtls *d, dsrtp_dtls_keys *out)
+{
+    DSRTP_CHECK(d != NULL && out != NULL, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(d->state == DSRTP_DTLS_STATE_CONNECTED, DSRTP_ERR_INVALID_ARG);
+    *out = d->keys;
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_export(const dsrtp_dtls *d, uint8_t *out, size_t len)
+{
+    DSRTP_CHECK(d != NULL && out != NULL && len > 0 && len <= 1024, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(d->state == DSRTP_DTLS_STATE_CONNECTED, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(SSL_export_keying_material(d->ssl, out, len, EXPORTER_LABEL,
+                                           strlen(EXPORTER_LABEL), NULL, 0, 0) == 1,
+                DSRTP_ERR_CRYPTO);
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_dtls_get_remote_fingerprint(const dsrtp_dtls *d, dsrtp_hash h,
+                                            dsrtp_fingerprint *out)
+{
+    DSRTP_CHECK(d != NULL && out != NULL, DSRTP_ERR_INVALID_ARG);
+    X509 *peer = SSL_get0_peer_certificate(d->ssl);
+    DSRTP_CHECK(peer != NULL, DSRTP_ERR_INVALID_ARG);
+    return dsrtp_x509_fingerprint(peer, h, out);
+}
+
+dsrtp_dtls_state dsrtp_dtls_get_state(const dsrtp_dtls *d)
+{
+    return d != NULL ? d->state : DSRTP_DTLS_STATE_FAILED;
+}
+
+dsrtp_dtls_role dsrtp_dtls_get_role(const dsrtp_dtls *d)
+{
+    return d != NULL ? d->role : DSRTP_DTLS_ROLE_UNSET;
+}
+
+dsrtp_dtls_failure dsrtp_dtls_get_failure(const dsrtp_dtls *d)
+{
+    return d != NULL ? d->failure : DSRTP_DTLS_FAIL_NONE;
+}
+
+dsrtp_err dsrtp_dtls_close(dsrtp_dtls *d)
+{
+    DSRTP_CHECK(d != NULL, DSRTP_ERR_INVALID_ARG);
+    if (d->state == DSRTP_DTLS_STATE_CONNECTED || d->state == DSRTP_DTLS_STATE_HANDSHAKE) {
+        ERR_clear_error();
+        (void)SSL_shutdown(d->ssl);
+        ERR_clear_error();
+        d->state = DSRTP_DTLS_STATE_CLOSED;
+        dsrtp_wipe(&d->keys, sizeof d->keys);
+    }
+    return DSRTP_OK;
+}
