@@ -1,6 +1,7 @@
 /* Send and receive contexts: key install (derivation, cipher contexts, stream table),
  * wiping on free, ROC accessors and counters. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "srtp/srtp_int.h"
 
@@ -34,22 +35,34 @@ static dsrtp_err check_cfg(const dsrtp_srtp_cfg *cfg, const dsrtp_profile_info *
     return DSRTP_OK;
 }
 
-/* Derives one direction's (RTP or RTCP) keys and keys its cipher. */
+/* Keys one direction's (RTP or RTCP) cipher. Normally its session keys are derived from the
+ * master key and salt under enc_label; with `given` (the test hook below) cfg's key and salt
+ * are the session key and salt themselves, and given_auth the session auth key. */
 static dsrtp_err install_keys(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, uint8_t enc_label,
-                              dsrtp_cipher **cipher, uint8_t *salt)
+                              bool given, const uint8_t *given_auth, dsrtp_cipher **cipher,
+                              uint8_t *salt)
 {
     const dsrtp_profile_info *i = c->info;
     uint8_t enc[DSRTP_SRTP_MAX_KEY_LEN];
     uint8_t auth[DSRTP_HMAC_SHA1_LEN];
-    dsrtp_err err = dsrtp_kdf(cfg->master_key, i->key_len, cfg->master_salt, i->salt_len,
-                              enc_label, enc, i->key_len);
-    if (err == DSRTP_OK && i->auth_key_len > 0) {
-        err = dsrtp_kdf(cfg->master_key, i->key_len, cfg->master_salt, i->salt_len,
-                        (uint8_t)(enc_label + 1), auth, i->auth_key_len);
-    }
-    if (err == DSRTP_OK) {
-        err = dsrtp_kdf(cfg->master_key, i->key_len, cfg->master_salt, i->salt_len,
-                        (uint8_t)(enc_label + 2), salt, i->salt_len);
+    dsrtp_err err = DSRTP_OK;
+    if (given) {
+        memcpy(enc, cfg->master_key, i->key_len);
+        if (i->auth_key_len > 0) {
+            memcpy(auth, given_auth, i->auth_key_len);
+        }
+        memcpy(salt, cfg->master_salt, i->salt_len);
+    } else {
+        err = dsrtp_kdf(cfg->master_key, i->key_len, cfg->master_salt, i->salt_len, enc_label,
+                        enc, i->key_len);
+        if (err == DSRTP_OK && i->auth_key_len > 0) {
+            err = dsrtp_kdf(cfg->master_key, i->key_len, cfg->master_salt, i->salt_len,
+                            (uint8_t)(enc_label + 1), auth, i->auth_key_len);
+        }
+        if (err == DSRTP_OK) {
+            err = dsrtp_kdf(cfg->master_key, i->key_len, cfg->master_salt, i->salt_len,
+                            (uint8_t)(enc_label + 2), salt, i->salt_len);
+        }
     }
     if (err == DSRTP_OK) {
         err = dsrtp_cipher_new(i->kind, enc, i->key_len, i->auth_key_len > 0 ? auth : NULL,
@@ -60,10 +73,12 @@ static dsrtp_err install_keys(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, uint
     return err;
 }
 
-dsrtp_err dsrtp_srtp_ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx)
+static dsrtp_err ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx, bool given,
+                          const uint8_t *given_auth)
 {
     const dsrtp_profile_info *info = NULL;
     DSRTP_TRY(check_cfg(cfg, &info));
+    DSRTP_CHECK(!given || info->auth_key_len == 0 || given_auth != NULL, DSRTP_ERR_INVALID_ARG);
     *c = (dsrtp_srtp_ctx){0};
     c->info = info;
     c->profile = cfg->profile;
@@ -72,9 +87,11 @@ dsrtp_err dsrtp_srtp_ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool
     for (size_t k = 0; k < cfg->mki_len; k++) {
         c->mki[k] = cfg->mki[k];
     }
-    dsrtp_err err = install_keys(c, cfg, DSRTP_LABEL_RTP_ENC, &c->rtp, c->rtp_salt);
+    dsrtp_err err =
+        install_keys(c, cfg, DSRTP_LABEL_RTP_ENC, given, given_auth, &c->rtp, c->rtp_salt);
     if (err == DSRTP_OK) {
-        err = install_keys(c, cfg, DSRTP_LABEL_RTCP_ENC, &c->rtcp, c->rtcp_salt);
+        err = install_keys(c, cfg, DSRTP_LABEL_RTCP_ENC, given, given_auth, &c->rtcp,
+                           c->rtcp_salt);
     }
     if (err == DSRTP_OK) {
         err = dsrtp_stream_table_init(&c->streams, cfg->max_streams, cfg->replay_window, rx);
@@ -83,6 +100,17 @@ dsrtp_err dsrtp_srtp_ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool
         dsrtp_srtp_ctx_clear(c);
     }
     return err;
+}
+
+dsrtp_err dsrtp_srtp_ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx)
+{
+    return ctx_init(c, cfg, rx, false, NULL);
+}
+
+dsrtp_err dsrtp_srtp_ctx_init_session_keys(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg,
+                                           bool rx, const uint8_t *auth_key)
+{
+    return ctx_init(c, cfg, rx, true, auth_key);
 }
 
 void dsrtp_srtp_ctx_clear(dsrtp_srtp_ctx *c)

@@ -152,6 +152,12 @@ struct dsrtp_srtp_rx {
 };
 
 dsrtp_err dsrtp_srtp_ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx);
+/* Tests only (the RFC 7714 vectors publish session keys, not master keys): as
+ * dsrtp_srtp_ctx_init, but cfg's master_key and master_salt are taken as the session key and
+ * salt themselves, used for both SRTP and SRTCP, with auth_key (auth_key_len bytes, NULL for
+ * AEAD profiles) as the session auth key. Key derivation is skipped; nothing else differs. */
+dsrtp_err dsrtp_srtp_ctx_init_session_keys(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg,
+                                           bool rx, const uint8_t *auth_key);
 void dsrtp_srtp_ctx_clear(dsrtp_srtp_ctx *c);
 
 /* Parses an RTP header: *hdr_len covers the fixed header, CSRCs and any extension. */
