@@ -42,8 +42,16 @@ typedef enum dsrtp_err {
     DSRTP_ERR_NO_MEMORY,
     DSRTP_ERR_CRYPTO,           /* the crypto back end failed */
     DSRTP_ERR_CLOSED,
+    DSRTP_ERR_NOT_READY,        /* no keys (or no path) yet: nothing sent or accepted */
     DSRTP_ERR_INTERNAL
 } dsrtp_err;
+
+/** What a poll_output call returned; every sans-IO object has the same shape. */
+typedef enum dsrtp_output_kind {
+    DSRTP_OUT_IDLE = 0, /* nothing now: wait for input or until the deadline */
+    DSRTP_OUT_DATAGRAM, /* len bytes in the caller's buffer go to the peer */
+    DSRTP_OUT_EVENT     /* an event: something happened */
+} dsrtp_output_kind;
 
 /** Static English text for an error; never NULL, also for values out of range. */
 DSRTP_API const char *dsrtp_strerror(dsrtp_err err);

@@ -159,12 +159,6 @@ typedef struct dsrtp_dtls_event {
     char detail[96];            /* human-readable reason, never secret */
 } dsrtp_dtls_event;
 
-typedef enum dsrtp_output_kind {
-    DSRTP_OUT_IDLE = 0, /* nothing now: wait for input or until deadline */
-    DSRTP_OUT_DATAGRAM, /* len bytes in the caller's buffer go to the peer */
-    DSRTP_OUT_EVENT     /* event holds something that happened */
-} dsrtp_output_kind;
-
 typedef struct dsrtp_dtls_output {
     dsrtp_output_kind kind;
     size_t len;            /* DATAGRAM */

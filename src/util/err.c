@@ -16,6 +16,7 @@ const char *dsrtp_strerror(dsrtp_err err)
     case DSRTP_ERR_NO_MEMORY: return "out of memory";
     case DSRTP_ERR_CRYPTO: return "crypto back end failed";
     case DSRTP_ERR_CLOSED: return "closed";
+    case DSRTP_ERR_NOT_READY: return "not ready: keys not agreed yet";
     case DSRTP_ERR_INTERNAL: return "internal error";
     }
     return "unknown error";
