@@ -6,5 +6,6 @@
 int dsrtp_cmd_demo(int argc, char **argv);
 int dsrtp_cmd_bench(int argc, char **argv);
 int dsrtp_cmd_pcap(int argc, char **argv);
+int dsrtp_cmd_sdp(int argc, char **argv);
 
 #endif

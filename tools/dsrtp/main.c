@@ -14,6 +14,7 @@ typedef struct subcommand {
 
 static const subcommand commands[] = {
     {"demo", dsrtp_cmd_demo, "demo                      show the SRTP engine at work"},
+    {"sdp", dsrtp_cmd_sdp, "sdp inspect FILE          an SDP's media and keying as JSON"},
     {"pcap", dsrtp_cmd_pcap, "pcap decrypt|encrypt ...  decrypt SRTP captures, or encrypt"},
     {NULL, NULL, NULL},
 };
