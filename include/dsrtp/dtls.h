@@ -7,9 +7,11 @@
  * by its certificate's fingerprint as SDP carries it: no keys are ever released unless the
  * leaf certificate matches one of the fingerprints given, in either role.
  *
- * Time: the caller's monotonic microseconds. The back end (OpenSSL 3) keeps its own clock
- * internally; this layer schedules every retransmission itself from the caller's time, so
- * simulated time works. */
+ * Time: the caller's monotonic microseconds decide the total handshake timeout and every
+ * deadline reported. Limitation: OpenSSL 3.0 decides whether a retransmission timer has
+ * expired with its own clock (gettimeofday) and cannot be given the caller's; deadlines are
+ * therefore "now + OpenSSL's remaining time", and a caller whose clock runs faster than real
+ * time (a simulation) sees retransmissions only as fast as real time passes. */
 #ifndef DSRTP_DTLS_H
 #define DSRTP_DTLS_H
 
