@@ -18,7 +18,7 @@ deps:
 	@scripts/deps.sh test
 
 demo: all
-	@$(BUILD)/dsrtp demo
+	@scripts/demo.sh $(BUILD)
 
 # Every test, once in a normal build and once under ASan+UBSan, then a short libFuzzer run.
 check:

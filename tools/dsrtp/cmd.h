@@ -4,6 +4,7 @@
 #define DSRTP_TOOL_CMD_H
 
 int dsrtp_cmd_demo(int argc, char **argv);
+int dsrtp_cmd_peer(int argc, char **argv);
 int dsrtp_cmd_bench(int argc, char **argv);
 int dsrtp_cmd_pcap(int argc, char **argv);
 int dsrtp_cmd_sdp(int argc, char **argv);

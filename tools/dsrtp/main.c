@@ -13,6 +13,7 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand commands[] = {
+    {"peer", dsrtp_cmd_peer, "peer --role offer|answer ...  a whole endpoint, SDP through files"},
     {"demo", dsrtp_cmd_demo, "demo                      show the SRTP engine at work"},
     {"sdp", dsrtp_cmd_sdp, "sdp inspect FILE          an SDP's media and keying as JSON"},
     {"pcap", dsrtp_cmd_pcap, "pcap decrypt|encrypt ...  decrypt SRTP captures, or encrypt"},

@@ -1,0 +1,714 @@
+/* The media endpoint: one port, composing the ICE-lite agent, the DTLS-SRTP endpoint (or
+ * SDES keys, or none) and the SRTP contexts behind the RFC 7983 demultiplexer.
+ *
+ * Invariants: media is neither sent nor accepted before the keys are installed (READY);
+ * with ICE, DTLS and media are accepted only from addresses that passed a connectivity
+ * check; without ICE, media goes to the SDP address and follows the peer only to the source
+ * of packets that authenticated. DTLS events are not relayed: the session reads the DTLS
+ * state after every call instead, so keys are installed before any media can arrive. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dsrtp/session.h>
+
+#include "util/util_int.h"
+
+#define SESSION_EVENTS 8
+#define ROLE_CONFLICT                                                                          \
+    "DTLS role conflict: the peer is a DTLS client too (both sides a=setup:active)"
+#define TLS_ALERT_UNEXPECTED_MESSAGE 10 /* RFC 5246 §7.2 */
+#define TLS_ALERT_BAD_CERTIFICATE 42
+#define VALIDATED_MAX 8
+
+struct dsrtp_session {
+    dsrtp_session_cfg cfg; /* holds the SDES send key: wiped on free */
+    dsrtp_session_remote remote;
+    dsrtp_session_state state;
+    dsrtp_dtls *dtls;
+    dsrtp_ice_lite *ice;
+    dsrtp_srtp_tx *tx;
+    dsrtp_srtp_rx *rx;
+    dsrtp_profile profile;
+    dsrtp_time now;
+    dsrtp_time started_at;
+    bool started;
+    bool has_dest;
+    bool ice_selected;
+    bool ice_gating; /* the peer does full ICE: only checked addresses count */
+    bool peer_hello_held;   /* a ClientHello arrived before start: the peer acts as client */
+    bool server_hello_seen; /* the peer answered our ClientHello as a DTLS server */
+    dsrtp_addr dest;
+    dsrtp_addr validated[VALIDATED_MAX];
+    size_t validated_count;
+    size_t validated_next;
+    dsrtp_session_event events[SESSION_EVENTS];
+    size_t ev_head;
+    size_t ev_count;
+    dsrtp_session_stats stats;
+};
+
+void dsrtp_session_cfg_init(dsrtp_session_cfg *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    *cfg = (dsrtp_session_cfg){0};
+    cfg->keying = DSRTP_KEYING_DTLS;
+    cfg->mtu = DSRTP_DTLS_DEFAULT_MTU;
+    cfg->dtls_initial_rto = DSRTP_DTLS_DEFAULT_RTO;
+    cfg->dtls_timeout = DSRTP_DTLS_DEFAULT_TIMEOUT;
+    cfg->consent_timeout = DSRTP_ICE_DEFAULT_CONSENT_TIMEOUT;
+    cfg->latch = true;
+    cfg->max_streams = DSRTP_SRTP_DEFAULT_STREAMS;
+    cfg->replay_window = DSRTP_SRTP_DEFAULT_WINDOW;
+}
+
+/* ---- events ---- */
+
+static dsrtp_session_event *push_event(dsrtp_session *s, dsrtp_session_event_kind kind)
+{
+    if (s->ev_count == SESSION_EVENTS) {
+        return NULL;
+    }
+    dsrtp_session_event *e = &s->events[(s->ev_head + s->ev_count) % SESSION_EVENTS];
+    *e = (dsrtp_session_event){.kind = kind};
+    s->ev_count++;
+    return e;
+}
+
+static void fail(dsrtp_session *s, const char *why)
+{
+    if (s->state == DSRTP_SESSION_FAILED) {
+        return;
+    }
+    s->state = DSRTP_SESSION_FAILED;
+    dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_FAILED);
+    if (e != NULL) {
+        snprintf(e->detail, sizeof e->detail, "%s", why);
+    }
+}
+
+static void set_dest(dsrtp_session *s, const dsrtp_addr *a, bool announce)
+{
+    if (s->has_dest && dsrtp_addr_equal(&s->dest, a)) {
+        return;
+    }
+    s->dest = *a;
+    s->has_dest = true;
+    if (announce) {
+        dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_ADDRESS_CHANGED);
+        if (e != NULL) {
+            e->addr = *a;
+        }
+    }
+}
+
+/* ---- creation ---- */
+
+static dsrtp_err check_cfg(const dsrtp_session_cfg *cfg)
+{
+    DSRTP_CHECK(cfg != NULL, DSRTP_ERR_INVALID_ARG);
+    switch (cfg->keying) {
+    case DSRTP_KEYING_DTLS:
+        DSRTP_CHECK(cfg->cert != NULL, DSRTP_ERR_INVALID_ARG);
+        break;
+    case DSRTP_KEYING_SDES:
+        DSRTP_CHECK(dsrtp_profile_key_len(cfg->sdes_profile) > 0, DSRTP_ERR_INVALID_ARG);
+        DSRTP_CHECK(cfg->sdes_mki_len <= DSRTP_SRTP_MAX_MKI_LEN, DSRTP_ERR_INVALID_ARG);
+        break;
+    case DSRTP_KEYING_NONE:
+        break;
+    default:
+        return DSRTP_ERR_INVALID_ARG;
+    }
+    return DSRTP_OK;
+}
+
+static dsrtp_err make_dtls(dsrtp_session *s)
+{
+    dsrtp_dtls_cfg dc;
+    dsrtp_dtls_cfg_init(&dc);
+    dc.cert = s->cfg.cert;
+    if (s->cfg.dtls_profile_count > 0) {
+        DSRTP_CHECK(s->cfg.dtls_profile_count <= DSRTP_DTLS_MAX_PROFILES,
+                    DSRTP_ERR_INVALID_ARG);
+        for (size_t i = 0; i < s->cfg.dtls_profile_count; i++) {
+            dc.profiles[i] = s->cfg.dtls_profiles[i];
+        }
+        dc.profile_count = s->cfg.dtls_profile_count;
+    }
+    dc.mtu = s->cfg.mtu;
+    dc.initial_rto = s->cfg.dtls_initial_rto;
+    dc.handshake_timeout = s->cfg.dtls_timeout;
+    return dsrtp_dtls_new(&dc, &s->dtls);
+}
+
+static dsrtp_err make_ice(dsrtp_session *s)
+{
+    dsrtp_ice_lite_cfg ic;
+    dsrtp_ice_lite_cfg_init(&ic);
+    ic.local_ufrag = s->cfg.ice_ufrag[0] != '\0' ? s->cfg.ice_ufrag : NULL;
+    ic.local_pwd = s->cfg.ice_pwd[0] != '\0' ? s->cfg.ice_pwd : NULL;
+    ic.consent_timeout = s->cfg.consent_timeout;
+    return dsrtp_ice_lite_new(&ic, &s->ice);
+}
+
+dsrtp_err dsrtp_session_new(const dsrtp_session_cfg *cfg, dsrtp_session **out)
+{
+    DSRTP_CHECK(out != NULL, DSRTP_ERR_INVALID_ARG);
+    DSRTP_TRY(check_cfg(cfg));
+    dsrtp_session *s = calloc(1, sizeof *s);
+    DSRTP_CHECK(s != NULL, DSRTP_ERR_NO_MEMORY);
+    s->cfg = *cfg;
+    s->cfg.cert = NULL; /* the DTLS endpoint holds its own reference */
+    s->remote = cfg->remote;
+    s->cfg.ice_ufrag[DSRTP_ICE_CRED_MAX - 1] = '\0';
+    s->cfg.ice_pwd[DSRTP_ICE_CRED_MAX - 1] = '\0';
+    dsrtp_err err = DSRTP_OK;
+    if (cfg->keying == DSRTP_KEYING_DTLS) {
+        s->cfg.cert = cfg->cert;
+        err = make_dtls(s);
+        s->cfg.cert = NULL;
+    }
+    if (err == DSRTP_OK && cfg->ice) {
+        err = make_ice(s);
+    }
+    if (err != DSRTP_OK) {
+        dsrtp_session_free(s);
+        return err;
+    }
+    *out = s;
+    return DSRTP_OK;
+}
+
+void dsrtp_session_free(dsrtp_session *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    dsrtp_dtls_free(s->dtls);
+    dsrtp_ice_lite_free(s->ice);
+    dsrtp_srtp_tx_free(s->tx);
+    dsrtp_srtp_rx_free(s->rx);
+    dsrtp_wipe(s, sizeof *s);
+    free(s);
+}
+
+dsrtp_err dsrtp_session_set_remote(dsrtp_session *s, const dsrtp_session_remote *r)
+{
+    DSRTP_CHECK(s != NULL && r != NULL && !s->started, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(r->fingerprint_count <= DSRTP_DTLS_MAX_FINGERPRINTS, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(r->sdes_mki_len <= DSRTP_SRTP_MAX_MKI_LEN, DSRTP_ERR_INVALID_ARG);
+    dsrtp_wipe(&s->remote, sizeof s->remote);
+    s->remote = *r;
+    s->remote.ice_ufrag[DSRTP_ICE_CRED_MAX - 1] = '\0';
+    s->remote.ice_pwd[DSRTP_ICE_CRED_MAX - 1] = '\0';
+    return DSRTP_OK;
+}
+
+/* ---- keys ---- */
+
+static dsrtp_err install(dsrtp_session *s, dsrtp_profile p, const uint8_t *tx_key,
+                         const uint8_t *tx_salt, const uint8_t *tx_mki, size_t tx_mki_len,
+                         const uint8_t *rx_key, const uint8_t *rx_salt, const uint8_t *rx_mki,
+                         size_t rx_mki_len)
+{
+    dsrtp_srtp_cfg c;
+    dsrtp_srtp_cfg_init(&c);
+    c.profile = p;
+    c.master_key_len = dsrtp_profile_key_len(p);
+    c.master_salt_len = dsrtp_profile_salt_len(p);
+    c.max_streams = s->cfg.max_streams;
+    c.replay_window = s->cfg.replay_window;
+    c.master_key = tx_key;
+    c.master_salt = tx_salt;
+    c.mki = tx_mki;
+    c.mki_len = tx_mki_len;
+    DSRTP_TRY(dsrtp_srtp_tx_new(&c, &s->tx));
+    c.master_key = rx_key;
+    c.master_salt = rx_salt;
+    c.mki = rx_mki;
+    c.mki_len = rx_mki_len;
+    DSRTP_TRY(dsrtp_srtp_rx_new(&c, &s->rx));
+    return DSRTP_OK;
+}
+
+static void become_ready(dsrtp_session *s, dsrtp_profile p)
+{
+    s->state = DSRTP_SESSION_READY;
+    s->profile = p;
+    s->stats.handshake_us = s->now - s->started_at;
+    dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_KEYS_READY);
+    if (e != NULL) {
+        e->profile = p;
+        snprintf(e->detail, sizeof e->detail, "%s %s", dsrtp_keying_name(s->cfg.keying),
+                 dsrtp_profile_name(p));
+    }
+}
+
+/* Why DTLS failed, for the FAILED event. A fatal alert from the peer is named, and
+ * bad_certificate is spelt out: in DTLS-SRTP it means the peer's a=fingerprint for us did not
+ * match our certificate. The alert is in the endpoint's own FAILED event, which the session
+ * otherwise skips: read its events here (no buffer, so queued datagrams stay queued). */
+static void dtls_failure_text(dsrtp_session *s, char *why, size_t cap)
+{
+    dsrtp_dtls *d = s->dtls;
+    dsrtp_dtls_failure f = dsrtp_dtls_get_failure(d);
+    snprintf(why, cap, "DTLS: %s", dsrtp_dtls_failure_name(f));
+    if (f != DSRTP_DTLS_FAIL_ALERT) {
+        return;
+    }
+    dsrtp_dtls_output o;
+    while (dsrtp_dtls_poll_output(d, NULL, 0, &o) == DSRTP_OK && o.kind == DSRTP_OUT_EVENT) {
+        if (o.event.kind != DSRTP_DTLS_EV_FAILED) {
+            continue;
+        }
+        if (o.event.alert == TLS_ALERT_BAD_CERTIFICATE) {
+            snprintf(why, cap, "DTLS: peer refused our certificate (bad_certificate): "
+                               "its fingerprint for us does not match");
+        } else if (o.event.alert == TLS_ALERT_UNEXPECTED_MESSAGE &&
+                   s->remote.dtls_role == DSRTP_DTLS_CLIENT && !s->server_hello_seen) {
+            /* Our ClientHello was unexpected: the peer is no DTLS server. */
+            snprintf(why, cap, "%s", ROLE_CONFLICT);
+        } else if (o.event.detail[0] != '\0') {
+            snprintf(why, cap, "DTLS: %.88s", o.event.detail);
+        }
+        return;
+    }
+}
+
+/* Reads the DTLS state after any call into it: installs keys on success, reports failure
+ * and close. */
+static void sync_dtls(dsrtp_session *s)
+{
+    if (s->dtls == NULL || !s->started) {
+        return;
+    }
+    dsrtp_dtls_state st = dsrtp_dtls_get_state(s->dtls);
+    if (st == DSRTP_DTLS_STATE_CONNECTED && s->state == DSRTP_SESSION_KEYING) {
+        dsrtp_dtls_keys k;
+        if (dsrtp_dtls_get_keys(s->dtls, &k) != DSRTP_OK) {
+            fail(s, "DTLS keys unavailable");
+            return;
+        }
+        dsrtp_profile profile = k.profile;
+        dsrtp_err err = install(s, profile, k.local_key, k.local_salt, NULL, 0, k.remote_key,
+                                k.remote_salt, NULL, 0);
+        dsrtp_wipe(&k, sizeof k);
+        if (err != DSRTP_OK) {
+            fail(s, "SRTP key install failed");
+            return;
+        }
+        become_ready(s, profile);
+    } else if (st == DSRTP_DTLS_STATE_FAILED && s->state != DSRTP_SESSION_FAILED) {
+        char why[96];
+        dtls_failure_text(s, why, sizeof why);
+        fail(s, why);
+    } else if (st == DSRTP_DTLS_STATE_CLOSED && (s->state == DSRTP_SESSION_READY ||
+                                                 s->state == DSRTP_SESSION_KEYING)) {
+        s->state = DSRTP_SESSION_CLOSED;
+        dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_CLOSED);
+        if (e != NULL) {
+            snprintf(e->detail, sizeof e->detail, "peer sent close_notify");
+        }
+    }
+}
+
+dsrtp_err dsrtp_session_start(dsrtp_session *s, dsrtp_time now)
+{
+    /* Not after a close either: a closed session stays closed. */
+    DSRTP_CHECK(s != NULL && !s->started && s->state == DSRTP_SESSION_NEW,
+                DSRTP_ERR_INVALID_ARG);
+    if (now > s->now) {
+        s->now = now;
+    }
+    if (s->cfg.keying == DSRTP_KEYING_DTLS) {
+        DSRTP_TRY(dsrtp_dtls_set_role(s->dtls, s->remote.dtls_role));
+        DSRTP_TRY(dsrtp_dtls_set_remote_fingerprints(s->dtls, s->remote.fingerprints,
+                                                     s->remote.fingerprint_count));
+    }
+    if (s->ice != NULL && s->remote.ice_ufrag[0] != '\0') {
+        DSRTP_TRY(dsrtp_ice_lite_set_remote(s->ice, s->remote.ice_ufrag, s->remote.ice_pwd));
+    }
+    s->ice_gating = s->ice != NULL && s->remote.ice_ufrag[0] != '\0' && !s->remote.ice_lite;
+    if (!s->ice_gating && s->remote.has_addr) {
+        set_dest(s, &s->remote.addr, false);
+    }
+    s->started = true;
+    s->started_at = s->now;
+    s->state = DSRTP_SESSION_KEYING;
+    switch (s->cfg.keying) {
+    case DSRTP_KEYING_DTLS:
+        DSRTP_TRY(dsrtp_dtls_start(s->dtls, s->now));
+        /* Our ClientHello still goes out, so that the peer sees the conflict too. */
+        if (s->peer_hello_held && s->remote.dtls_role == DSRTP_DTLS_CLIENT) {
+            fail(s, ROLE_CONFLICT);
+        }
+        sync_dtls(s);
+        break;
+    case DSRTP_KEYING_SDES: {
+        dsrtp_err err = install(s, s->cfg.sdes_profile, s->cfg.sdes_key, s->cfg.sdes_salt,
+                                s->cfg.sdes_mki, s->cfg.sdes_mki_len, s->remote.sdes_key,
+                                s->remote.sdes_salt, s->remote.sdes_mki,
+                                s->remote.sdes_mki_len);
+        if (err != DSRTP_OK) {
+            fail(s, "SDES key install failed");
+            return err;
+        }
+        become_ready(s, s->cfg.sdes_profile);
+        break;
+    }
+    case DSRTP_KEYING_NONE:
+        become_ready(s, DSRTP_PROFILE_NONE);
+        break;
+    }
+    return DSRTP_OK;
+}
+
+/* ---- input ---- */
+
+/* True when a passed a connectivity check, whether or not checks gate anything (before
+ * start that is not known yet, and checks may already arrive). */
+static bool was_checked(const dsrtp_session *s, const dsrtp_addr *a)
+{
+    for (size_t i = 0; i < s->validated_count; i++) {
+        if (dsrtp_addr_equal(&s->validated[i], a)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_validated(const dsrtp_session *s, const dsrtp_addr *a)
+{
+    return !s->ice_gating || was_checked(s, a);
+}
+
+/* Whether DTLS from a counts. Before start it is unknown whether the peer does full ICE;
+ * with ICE on, hold only what comes from a checked address (the peer retransmits). */
+static bool dtls_allowed(const dsrtp_session *s, const dsrtp_addr *a)
+{
+    return s->started || s->ice == NULL ? is_validated(s, a) : was_checked(s, a);
+}
+
+static void remember_validated(dsrtp_session *s, const dsrtp_addr *a)
+{
+    if (was_checked(s, a)) {
+        return;
+    }
+    s->validated[s->validated_next] = *a;
+    s->validated_next = (s->validated_next + 1) % VALIDATED_MAX;
+    if (s->validated_count < VALIDATED_MAX) {
+        s->validated_count++;
+    }
+    /* Before the peer nominates, answer DTLS towards the latest checked address. */
+    if (!s->ice_selected) {
+        set_dest(s, a, false);
+    }
+}
+
+static dsrtp_err on_stun(dsrtp_session *s, const dsrtp_addr *from, const uint8_t *buf,
+                         size_t len)
+{
+    if (s->ice == NULL) {
+        s->stats.stun_dropped++;
+        return DSRTP_ERR_MALFORMED;
+    }
+    dsrtp_ice_stats before;
+    dsrtp_ice_stats after;
+    dsrtp_ice_lite_get_stats(s->ice, &before);
+    dsrtp_err err = dsrtp_ice_lite_handle_datagram(s->ice, s->now, from, buf, len);
+    dsrtp_ice_lite_get_stats(s->ice, &after);
+    if (err == DSRTP_OK) {
+        s->stats.stun_answered++;
+        /* OK also covers indications (no credentials) and 420/487 answers: only a check
+         * the agent accepted validates its source (RFC 8445 §7.3.1.4). */
+        if (after.checks_answered > before.checks_answered) {
+            remember_validated(s, from);
+        }
+    } else {
+        s->stats.stun_dropped++;
+    }
+    /* After consent loss the agent is finished; the session reports it as a failure. */
+    return err == DSRTP_ERR_CLOSED ? DSRTP_ERR_NOT_READY : err;
+}
+
+/* The message type of the first record when it is an epoch-0 handshake record (RFC 6347
+ * §4.1, §4.2.2): 1 ClientHello, 2 ServerHello, 3 HelloVerifyRequest; -1 otherwise. */
+static int first_handshake_type(const uint8_t *buf, size_t len)
+{
+    return len >= 14 && buf[0] == 22 && buf[3] == 0 && buf[4] == 0 ? buf[13] : -1;
+}
+
+static dsrtp_err on_dtls(dsrtp_session *s, const dsrtp_addr *from, const uint8_t *buf,
+                         size_t len)
+{
+    if (s->dtls == NULL || !dtls_allowed(s, from)) {
+        s->stats.dtls_dropped++;
+        return s->dtls == NULL ? DSRTP_ERR_MALFORMED : DSRTP_ERR_NOT_READY;
+    }
+    /* Both sides DTLS clients (the SDP roles disagree, e.g. an answer edited on the way):
+     * OpenSSL would only say "unexpected message"; name the cause. The ClientHello still
+     * goes to OpenSSL, whose unexpected_message alert tells the peer (see
+     * dtls_failure_text). */
+    int hs = first_handshake_type(buf, len);
+    if (hs == 1 && !s->started) {
+        s->peer_hello_held = true;
+    } else if (hs == 1 && s->state == DSRTP_SESSION_KEYING &&
+               s->remote.dtls_role == DSRTP_DTLS_CLIENT) {
+        fail(s, ROLE_CONFLICT);
+    } else if (hs == 2 || hs == 3) {
+        s->server_hello_seen = true;
+    }
+    if (!s->ice_gating && !s->has_dest) {
+        /* No ICE and no SDP address yet: answer where the handshake comes from. */
+        set_dest(s, from, false);
+    }
+    dsrtp_err err = dsrtp_dtls_handle_datagram(s->dtls, s->now, buf, len);
+    if (err != DSRTP_OK) {
+        s->stats.dtls_dropped++;
+    }
+    sync_dtls(s);
+    return err;
+}
+
+static void count_refusal(dsrtp_session *s, dsrtp_err err)
+{
+    switch (err) {
+    case DSRTP_ERR_AUTH: s->stats.auth_failures++; break;
+    case DSRTP_ERR_REPLAY: s->stats.replays++; break;
+    default: s->stats.malformed++; break;
+    }
+}
+
+static dsrtp_err on_media(dsrtp_session *s, bool rtcp, const dsrtp_addr *from, uint8_t *buf,
+                          size_t len, dsrtp_input *res)
+{
+    if (s->state != DSRTP_SESSION_READY || !is_validated(s, from)) {
+        s->stats.dropped_not_ready++;
+        return DSRTP_ERR_NOT_READY;
+    }
+    size_t plain = len;
+    dsrtp_err err = DSRTP_OK;
+    if (s->cfg.keying == DSRTP_KEYING_NONE) {
+        err = len >= (rtcp ? 8u : 12u) ? DSRTP_OK : DSRTP_ERR_MALFORMED;
+    } else if (rtcp) {
+        err = dsrtp_srtp_rx_unprotect_rtcp(s->rx, buf, len, &plain);
+    } else {
+        err = dsrtp_srtp_rx_unprotect(s->rx, buf, len, &plain);
+    }
+    if (err != DSRTP_OK) {
+        count_refusal(s, err);
+        return err;
+    }
+    /* Latch only onto authenticated sources (plain RTP authenticates nothing). */
+    if (!s->ice_gating && s->cfg.latch && s->cfg.keying != DSRTP_KEYING_NONE) {
+        set_dest(s, from, s->has_dest);
+    }
+    if (rtcp) {
+        s->stats.rtcp_received++;
+    } else {
+        s->stats.rtp_received++;
+    }
+    s->stats.bytes_received += plain;
+    res->kind = rtcp ? DSRTP_INPUT_RTCP : DSRTP_INPUT_RTP;
+    res->len = plain;
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_session_handle_datagram(dsrtp_session *s, dsrtp_time now,
+                                        const dsrtp_addr *from, uint8_t *buf, size_t len,
+                                        dsrtp_input *res)
+{
+    DSRTP_CHECK(s != NULL && from != NULL && buf != NULL && res != NULL, DSRTP_ERR_INVALID_ARG);
+    if (now > s->now) {
+        s->now = now;
+    }
+    *res = (dsrtp_input){DSRTP_INPUT_CONSUMED, 0};
+    if (s->state == DSRTP_SESSION_FAILED || s->state == DSRTP_SESSION_CLOSED) {
+        return DSRTP_ERR_NOT_READY;
+    }
+    switch (dsrtp_demux(buf, len)) {
+    case DSRTP_DEMUX_STUN: return on_stun(s, from, buf, len);
+    case DSRTP_DEMUX_DTLS: return on_dtls(s, from, buf, len);
+    case DSRTP_DEMUX_RTP: return on_media(s, false, from, buf, len, res);
+    case DSRTP_DEMUX_RTCP: return on_media(s, true, from, buf, len, res);
+    default:
+        s->stats.malformed++;
+        return DSRTP_ERR_MALFORMED;
+    }
+}
+
+dsrtp_err dsrtp_session_handle_timeout(dsrtp_session *s, dsrtp_time now)
+{
+    DSRTP_CHECK(s != NULL, DSRTP_ERR_INVALID_ARG);
+    if (now > s->now) {
+        s->now = now;
+    }
+    if (s->ice != NULL) {
+        DSRTP_TRY(dsrtp_ice_lite_handle_timeout(s->ice, s->now));
+    }
+    if (s->dtls != NULL && s->started) {
+        DSRTP_TRY(dsrtp_dtls_handle_timeout(s->dtls, s->now));
+        sync_dtls(s);
+    }
+    return DSRTP_OK;
+}
+
+dsrtp_time dsrtp_session_next_deadline(const dsrtp_session *s)
+{
+    if (s == NULL || s->state == DSRTP_SESSION_FAILED || s->state == DSRTP_SESSION_CLOSED) {
+        return DSRTP_TIME_NEVER;
+    }
+    dsrtp_time d = DSRTP_TIME_NEVER;
+    if (s->ice != NULL) {
+        dsrtp_time t = dsrtp_ice_lite_next_deadline(s->ice);
+        d = t < d ? t : d;
+    }
+    if (s->dtls != NULL && s->started) {
+        dsrtp_time t = dsrtp_dtls_next_deadline(s->dtls);
+        d = t < d ? t : d;
+    }
+    return d;
+}
+
+/* ---- output ---- */
+
+static void on_ice_event(dsrtp_session *s, const dsrtp_ice_event *ev)
+{
+    if (ev->kind == DSRTP_ICE_EV_SELECTED) {
+        bool first = !s->ice_selected;
+        s->ice_selected = true;
+        set_dest(s, &ev->addr, false);
+        dsrtp_session_event *e =
+            push_event(s, first ? DSRTP_SESSION_EV_CONNECTED : DSRTP_SESSION_EV_ADDRESS_CHANGED);
+        if (e != NULL) {
+            e->addr = ev->addr;
+        }
+    } else if (ev->kind == DSRTP_ICE_EV_CONSENT_LOST) {
+        fail(s, "ICE consent lost (RFC 7675)");
+    }
+}
+
+dsrtp_err dsrtp_session_poll_output(dsrtp_session *s, uint8_t *buf, size_t cap,
+                                    dsrtp_session_output *out)
+{
+    DSRTP_CHECK(s != NULL && out != NULL, DSRTP_ERR_INVALID_ARG);
+    *out = (dsrtp_session_output){0};
+    for (;;) {
+        if (s->ev_count > 0) {
+            out->kind = DSRTP_OUT_EVENT;
+            out->event = s->events[s->ev_head];
+            s->ev_head = (s->ev_head + 1) % SESSION_EVENTS;
+            s->ev_count--;
+            return DSRTP_OK;
+        }
+        if (s->ice == NULL) {
+            break;
+        }
+        dsrtp_ice_output io;
+        dsrtp_err err = dsrtp_ice_lite_poll_output(s->ice, buf, cap, &io);
+        if (err != DSRTP_OK) {
+            out->len = io.len;
+            return err;
+        }
+        if (io.kind == DSRTP_OUT_EVENT) {
+            on_ice_event(s, &io.event);
+            continue;
+        }
+        if (io.kind == DSRTP_OUT_DATAGRAM) {
+            out->kind = DSRTP_OUT_DATAGRAM;
+            out->len = io.len;
+            out->to = io.to;
+            return DSRTP_OK;
+        }
+        break;
+    }
+    /* DTLS datagrams wait in the endpoint until there is somewhere to send them. */
+    while (s->dtls != NULL && s->has_dest && s->started) {
+        dsrtp_dtls_output dout;
+        dsrtp_err err = dsrtp_dtls_poll_output(s->dtls, buf, cap, &dout);
+        if (err != DSRTP_OK) {
+            out->len = dout.len;
+            return err;
+        }
+        if (dout.kind == DSRTP_OUT_EVENT) {
+            continue; /* state is read with sync_dtls instead */
+        }
+        if (dout.kind == DSRTP_OUT_DATAGRAM) {
+            out->kind = DSRTP_OUT_DATAGRAM;
+            out->len = dout.len;
+            out->to = s->dest;
+            return DSRTP_OK;
+        }
+        break;
+    }
+    out->kind = DSRTP_OUT_IDLE;
+    out->deadline = dsrtp_session_next_deadline(s);
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_session_protect(dsrtp_session *s, bool rtcp, uint8_t *buf, size_t len,
+                                size_t cap, size_t *out_len, dsrtp_addr *to)
+{
+    DSRTP_CHECK(s != NULL && buf != NULL && out_len != NULL && to != NULL,
+                DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(s->state == DSRTP_SESSION_READY && s->has_dest, DSRTP_ERR_NOT_READY);
+    size_t n = len;
+    if (s->cfg.keying == DSRTP_KEYING_NONE) {
+        DSRTP_CHECK(cap >= len, DSRTP_ERR_BUFFER_TOO_SMALL);
+    } else if (rtcp) {
+        DSRTP_TRY(dsrtp_srtp_tx_protect_rtcp(s->tx, buf, len, cap, &n));
+    } else {
+        DSRTP_TRY(dsrtp_srtp_tx_protect(s->tx, buf, len, cap, &n));
+    }
+    if (rtcp) {
+        s->stats.rtcp_sent++;
+    } else {
+        s->stats.rtp_sent++;
+    }
+    s->stats.bytes_sent += len;
+    *out_len = n;
+    *to = s->dest;
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_session_close(dsrtp_session *s)
+{
+    DSRTP_CHECK(s != NULL, DSRTP_ERR_INVALID_ARG);
+    if (s->dtls != NULL && s->started) {
+        DSRTP_TRY(dsrtp_dtls_close(s->dtls));
+    }
+    if (s->state != DSRTP_SESSION_FAILED) {
+        s->state = DSRTP_SESSION_CLOSED;
+    }
+    return DSRTP_OK;
+}
+
+dsrtp_session_state dsrtp_session_get_state(const dsrtp_session *s)
+{
+    return s != NULL ? s->state : DSRTP_SESSION_FAILED;
+}
+
+dsrtp_profile dsrtp_session_get_profile(const dsrtp_session *s)
+{
+    return s != NULL ? s->profile : DSRTP_PROFILE_NONE;
+}
+
+const char *dsrtp_session_get_ice_ufrag(const dsrtp_session *s)
+{
+    return s != NULL && s->ice != NULL ? dsrtp_ice_lite_get_local_ufrag(s->ice) : NULL;
+}
+
+const char *dsrtp_session_get_ice_pwd(const dsrtp_session *s)
+{
+    return s != NULL && s->ice != NULL ? dsrtp_ice_lite_get_local_pwd(s->ice) : NULL;
+}
+
+void dsrtp_session_get_stats(const dsrtp_session *s, dsrtp_session_stats *out)
+{
+    if (s != NULL && out != NULL) {
+        *out = s->stats;
+    }
+}
