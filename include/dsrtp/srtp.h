@@ -67,8 +67,11 @@ typedef struct dsrtp_srtp_cfg {
     const uint8_t *mki; /* optional Master Key Identifier carried in every packet */
     size_t mki_len;     /* 0 (none) .. DSRTP_SRTP_MAX_MKI_LEN */
     size_t max_streams; /* SSRC table size; default DSRTP_SRTP_DEFAULT_STREAMS */
-    size_t replay_window; /* packets, 64 .. DSRTP_SRTP_MAX_WINDOW, rounded up to 64 */
+    size_t replay_window; /* packets, 1 .. DSRTP_SRTP_MAX_WINDOW, rounded up to 64 */
     bool encrypt_rtcp;    /* send side: set the E flag and encrypt SRTCP (default true) */
+    /* Send side: allow protecting the same RTP index twice (a resent packet). Off by
+     * default: two different payloads under one index reuse keystream or a GCM nonce. */
+    bool allow_repeat_tx;
 } dsrtp_srtp_cfg;
 
 /** Fills cfg with safe defaults: no profile and no key (the caller must set them),
@@ -83,7 +86,7 @@ typedef struct dsrtp_srtp_stats {
     uint64_t rtcp_bytes;
     uint64_t malformed;     /* rx: refused as MALFORMED */
     uint64_t auth_failures; /* rx: refused as AUTH */
-    uint64_t replays;       /* rx: refused as REPLAY (duplicate or too old) */
+    uint64_t replays;       /* refused as REPLAY (rx: duplicate or too old; tx: repeat) */
     uint64_t table_full;    /* refused because a new SSRC did not fit */
     uint64_t key_exhausted; /* refused because the key reached its packet limit */
 } dsrtp_srtp_stats;
@@ -116,7 +119,8 @@ DSRTP_API void dsrtp_srtp_tx_free(dsrtp_srtp_tx *tx);
  *  *out_len is the SRTP length (len + MKI + tag). DSRTP_ERR_BUFFER_TOO_SMALL sets *out_len
  *  to the room needed and changes nothing; DSRTP_ERR_MALFORMED for a packet that is not
  *  RTP; DSRTP_ERR_TABLE_FULL for a new SSRC that does not fit; DSRTP_ERR_KEY_EXHAUSTED once
- *  the stream's index would pass 2^48 - 1. */
+ *  the stream's index would pass 2^48 - 1; DSRTP_ERR_REPLAY for an index already protected
+ *  (unless allow_repeat_tx) or too far behind the stream to place. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_srtp_tx_protect(dsrtp_srtp_tx *tx, uint8_t *buf,
                                                            size_t len, size_t cap,
                                                            size_t *out_len);
@@ -130,7 +134,8 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_srtp_tx_protect_rtcp(dsrtp_srtp_tx *t
 DSRTP_API size_t dsrtp_srtp_tx_protect_batch(dsrtp_srtp_tx *tx, dsrtp_srtp_pkt *pkts,
                                              size_t n);
 /** Sets the rollover counter of a sending SSRC (re-keying, failover), claiming a table
- *  slot if the SSRC is new. DSRTP_ERR_TABLE_FULL when it does not fit. */
+ *  slot if the SSRC is new; the stream restarts from its next packet. DSRTP_ERR_TABLE_FULL
+ *  when it does not fit. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_srtp_tx_set_roc(dsrtp_srtp_tx *tx, uint32_t ssrc,
                                                            uint32_t roc);
 /** Reads the rollover counter of a sending SSRC; DSRTP_ERR_INVALID_ARG if it is unknown. */
@@ -164,8 +169,8 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_srtp_rx_unprotect_rtcp(dsrtp_srtp_rx 
  *  succeeded. */
 DSRTP_API size_t dsrtp_srtp_rx_unprotect_batch(dsrtp_srtp_rx *rx, dsrtp_srtp_pkt *pkts,
                                                size_t n);
-/** Sets the rollover counter expected from ssrc, claiming a table slot if it is new
- *  (the next packet then sets the highest sequence number). */
+/** Sets the rollover counter expected from ssrc, claiming a table slot if it is new. The
+ *  next packet then sets the highest sequence number and the replay window starts afresh. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_srtp_rx_set_roc(dsrtp_srtp_rx *rx, uint32_t ssrc,
                                                            uint32_t roc);
 /** Reads the rollover counter of a receiving SSRC; DSRTP_ERR_INVALID_ARG if unknown. */

@@ -1,7 +1,19 @@
 /* The SRTP cipher back end over OpenSSL 3 libcrypto.
  *
- * AES-CM and AES-GCM use EVP cipher contexts keyed once at key install; each packet only
- * sets a new IV, which reuses the key schedule and allocates nothing.
+ * Everything is keyed once at key install; nothing on the packet path allocates, and no
+ * packet goes through EVP's per-message set-up. In OpenSSL 3.0 that set-up is the bulk of
+ * the cost of a small packet: EVP_CipherInit_ex with only a new IV re-reads the IV length
+ * through the provider's parameter lookups (a chain of strcmp), and for GCM the tag get/set
+ * controls do the same again. A 160-byte AES-CTR payload costs less than setting its IV.
+ * So the single AES entry point is an EVP AES-ECB context under the session key:
+ *
+ *  - AES-CM (RFC 3711 §4.1.1): each packet writes its counter blocks (IV, IV + 1, ...),
+ *    encrypts them with one ECB call per 512 bytes and XORs the keystream in. That is
+ *    exactly EVP's CTR keystream, from the same AES-NI code.
+ *  - AES-GCM (RFC 7714): OpenSSL's GCM128 mode code (CRYPTO_gcm128_*, public in
+ *    <openssl/modes.h>) does the GHASH (PCLMULQDQ) and the GCM framing, with the block and
+ *    CTR32 callbacks below running AES through the ECB context. The tag is checked by
+ *    CRYPTO_gcm128_finish with CRYPTO_memcmp, in constant time.
  *
  * HMAC-SHA1 does not go through EVP_MAC: in OpenSSL 3.0 every HMAC re-init and every
  * EVP_MD_CTX copy allocates. Instead the inner and outer SHA-1 states after the key pads
@@ -11,27 +23,33 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/modes.h>
 #include <openssl/sha.h>
 
 #include "srtp/srtp_int.h"
 
+/* Keystream is made this many bytes (32 blocks) at a time: one ECB call per chunk. */
+#define DSRTP_CTR_CHUNK 512
+
+/* What the GCM128 callbacks get as their key: the ECB context, and where to report a
+ * failure (the callbacks return void, so errors are collected and checked afterwards). */
+typedef struct dsrtp_aes {
+    EVP_CIPHER_CTX *ecb;
+    bool *failed;
+} dsrtp_aes;
+
 struct dsrtp_cipher {
-    EVP_CIPHER_CTX *evp;
+    dsrtp_aes aes;
+    GCM128_CONTEXT *gcm; /* AES-GCM only */
     dsrtp_cipher_kind kind;
+    bool failed;
     bool has_mac;
     SHA_CTX inner; /* SHA-1 state after (key XOR ipad) */
     SHA_CTX outer; /* SHA-1 state after (key XOR opad) */
 };
-
-static const EVP_CIPHER *evp_cipher_for(dsrtp_cipher_kind kind, size_t key_len)
-{
-    if (kind == DSRTP_CIPHER_AES_CM) {
-        return key_len == 16 ? EVP_aes_128_ctr() : key_len == 32 ? EVP_aes_256_ctr() : NULL;
-    }
-    return key_len == 16 ? EVP_aes_128_gcm() : key_len == 32 ? EVP_aes_256_gcm() : NULL;
-}
 
 static void hmac_precompute(dsrtp_cipher *c, const uint8_t *key, size_t key_len)
 {
@@ -56,24 +74,132 @@ static void hmac_precompute(dsrtp_cipher *c, const uint8_t *key, size_t key_len)
     dsrtp_wipe(hashed, sizeof hashed);
 }
 
+/* Encrypts len bytes (whole blocks, at most DSRTP_CTR_CHUNK) in place with AES-ECB. */
+static bool ecb_encrypt(EVP_CIPHER_CTX *ecb, uint8_t *buf, size_t len)
+{
+    int n = 0;
+    return EVP_EncryptUpdate(ecb, buf, &n, buf, (int)len) == 1 && (size_t)n == len;
+}
+
+/* Writes `blocks` counter blocks starting at ctr and advances ctr past them. With carry
+ * the counter is the whole 16-byte block, big-endian, as in EVP's CTR mode (SRTP's IVs end
+ * in 16 zero bits and a packet has fewer than 2^16 blocks, so the fast path is the one
+ * taken); without, only the low 32 bits count, wrapping, as GCM's CTR32 requires. */
+static void counter_blocks(uint8_t ctr[16], uint8_t *out, size_t blocks, bool carry)
+{
+    uint32_t low = dsrtp_load32(ctr + 12);
+    if (!carry || low <= UINT32_MAX - blocks) {
+        for (size_t b = 0; b < blocks; b++) {
+            memcpy(out + 16 * b, ctr, 12);
+            dsrtp_store32(out + 16 * b + 12, low + (uint32_t)b);
+        }
+        dsrtp_store32(ctr + 12, low + (uint32_t)blocks);
+        return;
+    }
+    for (size_t b = 0; b < blocks; b++) {
+        memcpy(out + 16 * b, ctr, 16);
+        for (int k = 15; k >= 0; k--) {
+            if (++ctr[k] != 0) {
+                break;
+            }
+        }
+    }
+}
+
+/* out = in XOR ks, len bytes; out may be in. */
+static void xor_stream(uint8_t *out, const uint8_t *in, const uint8_t *ks, size_t len)
+{
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t a;
+        uint64_t b;
+        memcpy(&a, in + i, 8);
+        memcpy(&b, ks + i, 8);
+        a ^= b;
+        memcpy(out + i, &a, 8);
+    }
+    for (; i < len; i++) {
+        out[i] = (uint8_t)(in[i] ^ ks[i]);
+    }
+}
+
+/* AES counter mode from ctr (advanced past the blocks used): out = in XOR keystream. */
+static bool ctr_xor(EVP_CIPHER_CTX *ecb, uint8_t ctr[16], bool carry, const uint8_t *in,
+                    uint8_t *out, size_t len)
+{
+    uint8_t ks[DSRTP_CTR_CHUNK];
+    size_t used = 0;
+    bool ok = true;
+    while (len > 0) {
+        size_t take = len < sizeof ks ? len : sizeof ks;
+        size_t bytes = (take + 15) / 16 * 16;
+        counter_blocks(ctr, ks, bytes / 16, carry);
+        if (!ecb_encrypt(ecb, ks, bytes)) {
+            ok = false;
+            break;
+        }
+        xor_stream(out, in, ks, take);
+        used = bytes > used ? bytes : used;
+        in += take;
+        out += take;
+        len -= take;
+    }
+    /* Keystream is no key, but it opens a packet: leave none of it on the stack. */
+    dsrtp_wipe(ks, used);
+    return ok;
+}
+
+/* GCM128 callback: one AES block (in and out are the same block or disjoint ones). */
+static void gcm_block(const unsigned char in[16], unsigned char out[16], const void *key)
+{
+    const dsrtp_aes *aes = key;
+    int n = 0;
+    if (EVP_EncryptUpdate(aes->ecb, out, &n, in, 16) != 1 || n != 16) {
+        *aes->failed = true;
+    }
+}
+
+/* GCM128 callback: CTR32 over whole blocks from ivec (which it must not change). */
+static void gcm_ctr32(const unsigned char *in, unsigned char *out, size_t blocks,
+                      const void *key, const unsigned char ivec[16])
+{
+    const dsrtp_aes *aes = key;
+    uint8_t ctr[16];
+    memcpy(ctr, ivec, sizeof ctr);
+    if (blocks > SIZE_MAX / 16 || !ctr_xor(aes->ecb, ctr, false, in, out, blocks * 16)) {
+        *aes->failed = true;
+    }
+}
+
 dsrtp_err dsrtp_cipher_new(dsrtp_cipher_kind kind, const uint8_t *key, size_t key_len,
                            const uint8_t *auth_key, size_t auth_key_len, dsrtp_cipher **out)
 {
-    const EVP_CIPHER *type = evp_cipher_for(kind, key_len);
+    const EVP_CIPHER *type = key_len == 16   ? EVP_aes_128_ecb()
+                             : key_len == 32 ? EVP_aes_256_ecb()
+                                             : NULL;
     DSRTP_CHECK(type != NULL, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(kind == DSRTP_CIPHER_AES_CM || kind == DSRTP_CIPHER_AES_GCM,
+                DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK((kind == DSRTP_CIPHER_AES_CM) == (auth_key != NULL), DSRTP_ERR_INVALID_ARG);
     dsrtp_cipher *c = calloc(1, sizeof *c);
     DSRTP_CHECK(c != NULL, DSRTP_ERR_NO_MEMORY);
     c->kind = kind;
-    c->evp = EVP_CIPHER_CTX_new();
-    if (c->evp == NULL || EVP_CipherInit_ex(c->evp, type, NULL, key, NULL, 1) != 1) {
+    c->aes.failed = &c->failed;
+    c->aes.ecb = EVP_CIPHER_CTX_new();
+    /* The ECB context only ever sees whole blocks, so padding is off. */
+    if (c->aes.ecb == NULL || EVP_CipherInit_ex(c->aes.ecb, type, NULL, key, NULL, 1) != 1 ||
+        EVP_CIPHER_CTX_set_padding(c->aes.ecb, 0) != 1) {
         dsrtp_cipher_free(c);
         return DSRTP_ERR_CRYPTO;
     }
-    if (kind == DSRTP_CIPHER_AES_GCM &&
-        EVP_CIPHER_CTX_ctrl(c->evp, EVP_CTRL_GCM_SET_IVLEN, DSRTP_GCM_IV_LEN, NULL) != 1) {
-        dsrtp_cipher_free(c);
-        return DSRTP_ERR_CRYPTO;
+    if (kind == DSRTP_CIPHER_AES_GCM) {
+        /* Computes the hash key H = AES(0) through gcm_block. */
+        c->gcm = CRYPTO_gcm128_new(&c->aes, gcm_block);
+        if (c->gcm == NULL || c->failed) {
+            dsrtp_err err = c->gcm == NULL ? DSRTP_ERR_NO_MEMORY : DSRTP_ERR_CRYPTO;
+            dsrtp_cipher_free(c);
+            return err;
+        }
     }
     if (auth_key != NULL) {
         hmac_precompute(c, auth_key, auth_key_len);
@@ -88,22 +214,19 @@ void dsrtp_cipher_free(dsrtp_cipher *c)
     if (c == NULL) {
         return;
     }
-    /* EVP_CIPHER_CTX_free cleanses the key schedule. */
-    EVP_CIPHER_CTX_free(c->evp);
+    /* Both release calls cleanse what they held (key schedule, hash key). */
+    CRYPTO_gcm128_release(c->gcm);
+    EVP_CIPHER_CTX_free(c->aes.ecb);
     dsrtp_wipe(c, sizeof *c);
     free(c);
 }
 
 dsrtp_err dsrtp_cipher_ctr(dsrtp_cipher *c, const uint8_t iv[16], uint8_t *data, size_t len)
 {
-    int out_len = 0;
-    DSRTP_CHECK(len <= INT32_MAX, DSRTP_ERR_INVALID_ARG);
-    DSRTP_CHECK(EVP_CipherInit_ex(c->evp, NULL, NULL, NULL, iv, 1) == 1, DSRTP_ERR_CRYPTO);
-    if (len == 0) {
-        return DSRTP_OK;
-    }
-    DSRTP_CHECK(EVP_CipherUpdate(c->evp, data, &out_len, data, (int)len) == 1,
-                DSRTP_ERR_CRYPTO);
+    uint8_t ctr[16];
+    DSRTP_CHECK(c->kind == DSRTP_CIPHER_AES_CM, DSRTP_ERR_INVALID_ARG);
+    memcpy(ctr, iv, sizeof ctr);
+    DSRTP_CHECK(ctr_xor(c->aes.ecb, ctr, true, data, data, len), DSRTP_ERR_CRYPTO);
     return DSRTP_OK;
 }
 
@@ -123,19 +246,18 @@ void dsrtp_cipher_hmac(dsrtp_cipher *c, const uint8_t *a, size_t a_len, const ui
     dsrtp_wipe(&h, sizeof h);
 }
 
-static dsrtp_err gcm_begin(dsrtp_cipher *c, int enc, const uint8_t *iv, const uint8_t *aad1,
+/* Starts one GCM message: IV, then AAD = aad1 || aad2. */
+static dsrtp_err gcm_begin(dsrtp_cipher *c, const uint8_t *iv, const uint8_t *aad1,
                            size_t aad1_len, const uint8_t *aad2, size_t aad2_len)
 {
-    int n = 0;
-    DSRTP_CHECK(aad1_len <= INT32_MAX && aad2_len <= INT32_MAX, DSRTP_ERR_INVALID_ARG);
-    DSRTP_CHECK(EVP_CipherInit_ex(c->evp, NULL, NULL, NULL, iv, enc) == 1, DSRTP_ERR_CRYPTO);
+    DSRTP_CHECK(c->kind == DSRTP_CIPHER_AES_GCM, DSRTP_ERR_INVALID_ARG);
+    c->failed = false;
+    CRYPTO_gcm128_setiv(c->gcm, iv, DSRTP_GCM_IV_LEN);
     if (aad1_len > 0) {
-        DSRTP_CHECK(EVP_CipherUpdate(c->evp, NULL, &n, aad1, (int)aad1_len) == 1,
-                    DSRTP_ERR_CRYPTO);
+        DSRTP_CHECK(CRYPTO_gcm128_aad(c->gcm, aad1, aad1_len) == 0, DSRTP_ERR_INVALID_ARG);
     }
     if (aad2_len > 0) {
-        DSRTP_CHECK(EVP_CipherUpdate(c->evp, NULL, &n, aad2, (int)aad2_len) == 1,
-                    DSRTP_ERR_CRYPTO);
+        DSRTP_CHECK(CRYPTO_gcm128_aad(c->gcm, aad2, aad2_len) == 0, DSRTP_ERR_INVALID_ARG);
     }
     return DSRTP_OK;
 }
@@ -145,17 +267,13 @@ dsrtp_err dsrtp_cipher_gcm_seal(dsrtp_cipher *c, const uint8_t iv[DSRTP_GCM_IV_L
                                 size_t aad2_len, uint8_t *data, size_t len,
                                 uint8_t tag[DSRTP_GCM_TAG_LEN])
 {
-    int n = 0;
-    DSRTP_CHECK(len <= INT32_MAX, DSRTP_ERR_INVALID_ARG);
-    DSRTP_TRY(gcm_begin(c, 1, iv, aad1, aad1_len, aad2, aad2_len));
+    DSRTP_TRY(gcm_begin(c, iv, aad1, aad1_len, aad2, aad2_len));
     if (len > 0) {
-        DSRTP_CHECK(EVP_CipherUpdate(c->evp, data, &n, data, (int)len) == 1, DSRTP_ERR_CRYPTO);
+        DSRTP_CHECK(CRYPTO_gcm128_encrypt_ctr32(c->gcm, data, data, len, gcm_ctr32) == 0,
+                    DSRTP_ERR_INVALID_ARG);
     }
-    /* GCM's Final writes no bytes; give it a real buffer since data may be NULL. */
-    uint8_t none[DSRTP_GCM_TAG_LEN];
-    DSRTP_CHECK(EVP_CipherFinal_ex(c->evp, none, &n) == 1, DSRTP_ERR_CRYPTO);
-    DSRTP_CHECK(EVP_CIPHER_CTX_ctrl(c->evp, EVP_CTRL_GCM_GET_TAG, DSRTP_GCM_TAG_LEN, tag) == 1,
-                DSRTP_ERR_CRYPTO);
+    CRYPTO_gcm128_tag(c->gcm, tag, DSRTP_GCM_TAG_LEN);
+    DSRTP_CHECK(!c->failed, DSRTP_ERR_CRYPTO);
     return DSRTP_OK;
 }
 
@@ -164,30 +282,25 @@ dsrtp_err dsrtp_cipher_gcm_open(dsrtp_cipher *c, const uint8_t iv[DSRTP_GCM_IV_L
                                 size_t aad2_len, uint8_t *data, size_t len,
                                 const uint8_t tag[DSRTP_GCM_TAG_LEN])
 {
-    int n = 0;
-    uint8_t tag_copy[DSRTP_GCM_TAG_LEN];
-    DSRTP_CHECK(len <= INT32_MAX, DSRTP_ERR_INVALID_ARG);
-    DSRTP_TRY(gcm_begin(c, 0, iv, aad1, aad1_len, aad2, aad2_len));
+    DSRTP_TRY(gcm_begin(c, iv, aad1, aad1_len, aad2, aad2_len));
     if (len > 0) {
-        DSRTP_CHECK(EVP_CipherUpdate(c->evp, data, &n, data, (int)len) == 1, DSRTP_ERR_CRYPTO);
+        DSRTP_CHECK(CRYPTO_gcm128_decrypt_ctr32(c->gcm, data, data, len, gcm_ctr32) == 0,
+                    DSRTP_ERR_INVALID_ARG);
     }
-    for (size_t i = 0; i < DSRTP_GCM_TAG_LEN; i++) {
-        tag_copy[i] = tag[i];
-    }
-    DSRTP_CHECK(EVP_CIPHER_CTX_ctrl(c->evp, EVP_CTRL_GCM_SET_TAG, DSRTP_GCM_TAG_LEN,
-                                    tag_copy) == 1,
-                DSRTP_ERR_CRYPTO);
-    /* OpenSSL compares the tag in constant time inside Final. */
-    uint8_t none[DSRTP_GCM_TAG_LEN];
-    if (EVP_CipherFinal_ex(c->evp, none, &n) == 1) {
+    /* Constant-time comparison (CRYPTO_memcmp) of the computed and the given tag. */
+    int mismatch = CRYPTO_gcm128_finish(c->gcm, tag, DSRTP_GCM_TAG_LEN);
+    DSRTP_CHECK(!c->failed, DSRTP_ERR_CRYPTO);
+    if (mismatch == 0) {
         return DSRTP_OK;
     }
     /* Tag mismatch: the buffer now holds garbage "plaintext". GCM's data path is CTR, its
-     * own inverse, so one more decrypt pass under the same IV restores the ciphertext and
-     * the caller's buffer is left as it was given. */
+     * own inverse, so encrypting it again under the same IV restores the ciphertext and the
+     * caller's buffer is left as it was given. */
     if (len > 0) {
-        DSRTP_CHECK(EVP_CipherInit_ex(c->evp, NULL, NULL, NULL, iv, 0) == 1, DSRTP_ERR_CRYPTO);
-        DSRTP_CHECK(EVP_CipherUpdate(c->evp, data, &n, data, (int)len) == 1, DSRTP_ERR_CRYPTO);
+        CRYPTO_gcm128_setiv(c->gcm, iv, DSRTP_GCM_IV_LEN);
+        DSRTP_CHECK(CRYPTO_gcm128_encrypt_ctr32(c->gcm, data, data, len, gcm_ctr32) == 0,
+                    DSRTP_ERR_CRYPTO);
+        DSRTP_CHECK(!c->failed, DSRTP_ERR_CRYPTO);
     }
     return DSRTP_ERR_AUTH;
 }
@@ -195,7 +308,10 @@ dsrtp_err dsrtp_cipher_gcm_open(dsrtp_cipher *c, const uint8_t iv[DSRTP_GCM_IV_L
 dsrtp_err dsrtp_aes_cm_keystream(const uint8_t *key, size_t key_len, const uint8_t iv[16],
                                  uint8_t *out, size_t len)
 {
-    const EVP_CIPHER *type = evp_cipher_for(DSRTP_CIPHER_AES_CM, key_len);
+    /* Key derivation runs once per key, so EVP's own CTR mode is fine here. */
+    const EVP_CIPHER *type = key_len == 16   ? EVP_aes_128_ctr()
+                             : key_len == 32 ? EVP_aes_256_ctr()
+                                             : NULL;
     DSRTP_CHECK(type != NULL && len <= 1024, DSRTP_ERR_INVALID_ARG);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     DSRTP_CHECK(ctx != NULL, DSRTP_ERR_NO_MEMORY);

@@ -83,6 +83,7 @@ static dsrtp_err ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx,
     c->info = info;
     c->profile = cfg->profile;
     c->encrypt_rtcp = cfg->encrypt_rtcp;
+    c->allow_repeat_tx = cfg->allow_repeat_tx;
     c->mki_len = cfg->mki_len;
     for (size_t k = 0; k < cfg->mki_len; k++) {
         c->mki[k] = cfg->mki[k];
@@ -94,7 +95,10 @@ static dsrtp_err ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx,
                            c->rtcp_salt);
     }
     if (err == DSRTP_OK) {
-        err = dsrtp_stream_table_init(&c->streams, cfg->max_streams, cfg->replay_window, rx);
+        /* The send side keeps a window too: it refuses to protect an index twice, which
+         * would reuse keystream (AES-CM) or a nonce (GCM). */
+        err = dsrtp_stream_table_init(&c->streams, cfg->max_streams, cfg->replay_window,
+                                      rx || !cfg->allow_repeat_tx);
     }
     if (err != DSRTP_OK) {
         dsrtp_srtp_ctx_clear(c);
@@ -180,7 +184,11 @@ static dsrtp_err set_roc(dsrtp_srtp_ctx *c, uint32_t ssrc, uint32_t roc)
 {
     dsrtp_stream *s = NULL;
     DSRTP_TRY(stream_get_or_add(c, ssrc, &s));
+    /* A new ROC starts the stream afresh: the next packet sets the highest sequence
+     * number, and indices of the old numbering no longer count as seen. */
     s->roc = roc;
+    s->rtp_started = false;
+    s->rtp_win.any = false;
     return DSRTP_OK;
 }
 

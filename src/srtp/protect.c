@@ -80,6 +80,8 @@ static dsrtp_err count_tx_err(dsrtp_srtp_ctx *c, dsrtp_err err)
         c->stats.table_full++;
     } else if (err == DSRTP_ERR_KEY_EXHAUSTED) {
         c->stats.key_exhausted++;
+    } else if (err == DSRTP_ERR_REPLAY) {
+        c->stats.replays++;
     }
     return err;
 }
@@ -103,6 +105,10 @@ static dsrtp_err protect(dsrtp_srtp_ctx *c, uint8_t *buf, size_t len, size_t cap
     }
     uint32_t v = 0;
     DSRTP_TRY(count_tx_err(c, dsrtp_roc_estimate(s, seq, &v)));
+    uint64_t index = ((uint64_t)v << 16) | seq;
+    if (s->rtp_win.bits != NULL) {
+        DSRTP_TRY(count_tx_err(c, dsrtp_replay_check(&s->rtp_win, index)));
+    }
 
     uint8_t *payload = buf + hlen;
     size_t payload_len = len - hlen;
@@ -128,6 +134,9 @@ static dsrtp_err protect(dsrtp_srtp_ctx *c, uint8_t *buf, size_t len, size_t cap
         for (size_t k = 0; k < c->mki_len; k++) {
             buf[len + DSRTP_GCM_TAG_LEN + k] = c->mki[k];
         }
+    }
+    if (s->rtp_win.bits != NULL) {
+        dsrtp_replay_commit(&s->rtp_win, index);
     }
     advance_rtp(s, v, seq);
     c->stats.rtp_packets++;

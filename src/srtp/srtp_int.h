@@ -101,7 +101,7 @@ typedef struct dsrtp_stream {
     uint16_t s_l;          /* highest sequence number seen / sent */
     bool rtp_started;      /* s_l is meaningful */
     uint32_t rtcp_index;   /* tx: next index to send; rx: unused (the window holds it) */
-    dsrtp_replay rtp_win;  /* rx only */
+    dsrtp_replay rtp_win;  /* rx, and tx unless repeats are allowed */
     dsrtp_replay rtcp_win; /* rx only */
 } dsrtp_stream;
 
@@ -140,6 +140,7 @@ typedef struct dsrtp_srtp_ctx {
     uint8_t mki[DSRTP_SRTP_MAX_MKI_LEN];
     size_t mki_len;
     bool encrypt_rtcp;
+    bool allow_repeat_tx;
     dsrtp_stream_table streams;
     dsrtp_srtp_stats stats;
 } dsrtp_srtp_ctx;

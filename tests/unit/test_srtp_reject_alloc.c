@@ -155,6 +155,7 @@ static void test_srtp_packet_path_allocates_nothing_when_accepting_or_refusing(v
         cfg.mki = mki;
         cfg.mki_len = p % 2 == 0 ? sizeof mki : 0;
         cfg.max_streams = 4;
+        cfg.allow_repeat_tx = true; /* the test re-sends indices to test the receiver */
         CHECK_OK(dsrtp_srtp_tx_new(&cfg, &tx[p]));
         cfg.max_streams = 2;
         cfg.replay_window = 1024;
