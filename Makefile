@@ -2,6 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
 FUZZ_BUILD ?= build/fuzz
+BENCH_BUILD ?= build/bench
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
@@ -23,11 +24,11 @@ demo: all
 # Every test, once in a normal build and once under ASan+UBSan, then a short libFuzzer run.
 check:
 	@scripts/deps.sh test
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSRTP_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDSRTP_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDSRTP_SANITIZE=ON -DDSRTP_TESTS=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	@$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=10
@@ -45,9 +46,9 @@ fuzz:
 
 bench:
 	@scripts/deps.sh bench
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DDSRTP_BENCH=ON >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
-	@scripts/bench.sh $(BUILD)
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DDSRTP_BENCH=ON -DDSRTP_TESTS=OFF >/dev/null
+	@cmake --build $(BENCH_BUILD) -j$(JOBS)
+	@scripts/bench.sh $(BENCH_BUILD)
 
 install: all
 	@cmake --install $(BUILD)

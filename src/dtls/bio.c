@@ -1,6 +1,9 @@
 /* A datagram BIO for OpenSSL's DTLS: keeps datagram boundaries that a memory BIO would
- * lose. Writes become queued datagrams (a ring of slots allocated at creation, one MTU
- * each); a read hands over the one datagram being fed, then reports "retry". */
+ * lose. Writes become queued datagrams in a ring of slots, one MTU each; a slot's buffer is
+ * allocated when first written and kept until the endpoint goes, and an empty ring starts
+ * again at slot 0, so a handshake (drained between flights) touches only as many slots as
+ * its largest flight has datagrams. A read hands over the one datagram being fed, then
+ * reports "retry". */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,13 +13,6 @@ dsrtp_err dsrtp_dgram_bio_init(dsrtp_dgram_bio *q, size_t slot_cap)
 {
     *q = (dsrtp_dgram_bio){0};
     q->slot_cap = slot_cap;
-    for (size_t i = 0; i < DSRTP_DTLS_QUEUE; i++) {
-        q->out[i].data = malloc(slot_cap);
-        if (q->out[i].data == NULL) {
-            dsrtp_dgram_bio_clear(q);
-            return DSRTP_ERR_NO_MEMORY;
-        }
-    }
     return DSRTP_OK;
 }
 
@@ -26,9 +22,10 @@ void dsrtp_dgram_bio_clear(dsrtp_dgram_bio *q)
         if (q->out[i].data != NULL) {
             /* Handshake records are not secret, but close_notify and later records are
              * encrypted application-layer bytes: wipe anyway, it is cheap. */
-            dsrtp_wipe(q->out[i].data, q->slot_cap);
+            dsrtp_wipe(q->out[i].data, q->out[i].dirty);
             free(q->out[i].data);
             q->out[i].data = NULL;
+            q->out[i].dirty = 0;
         }
     }
     q->out_count = 0;
@@ -41,15 +38,24 @@ static int bio_write(BIO *b, const char *data, int len)
     if (len < 0) {
         return -1;
     }
-    if ((size_t)len > q->slot_cap || q->out_count == DSRTP_DTLS_QUEUE) {
+    if (q->out_count == 0) {
+        q->out_head = 0; /* reuse the slots already allocated */
+    }
+    dsrtp_dgram *slot = &q->out[(q->out_head + q->out_count) % DSRTP_DTLS_QUEUE];
+    if (slot->data == NULL && (size_t)len <= q->slot_cap && q->out_count < DSRTP_DTLS_QUEUE) {
+        slot->data = malloc(q->slot_cap);
+    }
+    if ((size_t)len > q->slot_cap || q->out_count == DSRTP_DTLS_QUEUE || slot->data == NULL) {
         /* Behave like a lossy link: DTLS retransmission recovers. Reporting an error here
          * would wedge the handshake instead. */
         q->dropped++;
         return len;
     }
-    dsrtp_dgram *slot = &q->out[(q->out_head + q->out_count) % DSRTP_DTLS_QUEUE];
     memcpy(slot->data, data, (size_t)len);
     slot->len = (size_t)len;
+    if (slot->len > slot->dirty) {
+        slot->dirty = slot->len;
+    }
     q->out_count++;
     return len;
 }
@@ -98,22 +104,31 @@ static int bio_create(BIO *b)
     return 1;
 }
 
-BIO *dsrtp_dgram_bio_new(dsrtp_dgram_bio *q, BIO_METHOD **meth_out)
+/* The type number only names the method to BIO_find_type, which nothing does for this one.
+ * BIO_get_new_index would draw from a process-wide counter that OpenSSL never winds back
+ * (3.0 lets it run past BIO_TYPE_MASK into the flag bits; later releases return -1 there), so a
+ * fixed number from the application range (128..255) is used instead. */
+#define DGRAM_BIO_INDEX 0xd5
+
+BIO_METHOD *dsrtp_dgram_bio_method_new(void)
 {
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "dsrtp-dgram");
+    BIO_METHOD *m = BIO_meth_new(DGRAM_BIO_INDEX | BIO_TYPE_SOURCE_SINK, "dsrtp-dgram");
     if (m == NULL) {
         return NULL;
     }
-    BIO_meth_set_write(m, bio_write);
-    BIO_meth_set_read(m, bio_read);
-    BIO_meth_set_ctrl(m, bio_ctrl);
-    BIO_meth_set_create(m, bio_create);
-    BIO *b = BIO_new(m);
-    if (b == NULL) {
+    if (BIO_meth_set_write(m, bio_write) != 1 || BIO_meth_set_read(m, bio_read) != 1 ||
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, bio_create) != 1) {
         BIO_meth_free(m);
         return NULL;
     }
-    BIO_set_data(b, q);
-    *meth_out = m;
+    return m;
+}
+
+BIO *dsrtp_dgram_bio_new(dsrtp_dgram_bio *q, const BIO_METHOD *meth)
+{
+    BIO *b = BIO_new(meth);
+    if (b != NULL) {
+        BIO_set_data(b, q);
+    }
     return b;
 }

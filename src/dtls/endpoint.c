@@ -29,7 +29,6 @@ struct dsrtp_dtls {
     dsrtp_dtls_cfg cfg;
     dsrtp_cert *cert;
     SSL *ssl;
-    BIO_METHOD *meth;
     dsrtp_dgram_bio q;
     dsrtp_dtls_state state;
     dsrtp_dtls_role role;
@@ -135,21 +134,29 @@ static void fail(dsrtp_dtls *d, dsrtp_dtls_failure why, const char *detail)
 
 /* ---- OpenSSL callbacks ---- */
 
+/* OpenSSL 3.0 counts a DTLS timer as expired once less than 15 ms remain (dtls1_get_timeout),
+ * and checks it inside every SSL_do_handshake and SSL_read. The intervals handed to it carry
+ * that slack and next_deadline takes it off again, so a flight is resent after initial_rto,
+ * not 15 ms early (which, for an RTO under 15 ms, meant at once: every flight sent twice). */
+#define OPENSSL_TIMER_SLACK 15000u
+
 static unsigned int timer_cb(SSL *ssl, unsigned int previous_us)
 {
     const dsrtp_dtls *d = SSL_get_app_data(ssl);
-    if (previous_us == 0) {
-        return (unsigned int)d->cfg.initial_rto;
+    uint64_t next = d->cfg.initial_rto;
+    if (previous_us > OPENSSL_TIMER_SLACK) {
+        /* RFC 6347 §4.2.4.1: double on each expiry, up to a cap. */
+        next = (uint64_t)(previous_us - OPENSSL_TIMER_SLACK) * 2;
+        next = next > DSRTP_DTLS_MAX_RTO ? DSRTP_DTLS_MAX_RTO : next;
     }
-    /* RFC 6347 §4.2.4.1: double on each expiry, up to a cap. */
-    uint64_t next = (uint64_t)previous_us * 2;
-    return (unsigned int)(next > DSRTP_DTLS_MAX_RTO ? DSRTP_DTLS_MAX_RTO : next);
+    return (unsigned int)(next + OPENSSL_TIMER_SLACK);
 }
 
 static void info_cb(const SSL *ssl, int where, int ret)
 {
     dsrtp_dtls *d = SSL_get_app_data(ssl);
-    if ((where & SSL_CB_READ_ALERT) == 0) {
+    /* Alerts we send arrive here too, as SSL_CB_WRITE_ALERT: only the peer's count. */
+    if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT) {
         return;
     }
     d->last_alert = ret & 0xff;
@@ -247,7 +254,7 @@ static dsrtp_err setup_ssl(dsrtp_dtls *d)
     d->ssl = SSL_new(d->cert->ctx);
     DSRTP_CHECK(d->ssl != NULL, DSRTP_ERR_NO_MEMORY);
     SSL_set_app_data(d->ssl, d);
-    BIO *bio = dsrtp_dgram_bio_new(&d->q, &d->meth);
+    BIO *bio = dsrtp_dgram_bio_new(&d->q, d->cert->bio_meth);
     DSRTP_CHECK(bio != NULL, DSRTP_ERR_NO_MEMORY);
     SSL_set_bio(d->ssl, bio, bio); /* one BIO both ways: SSL_set_bio takes one reference */
     DSRTP_CHECK(SSL_set_mtu(d->ssl, (long)d->cfg.mtu) > 0, DSRTP_ERR_INVALID_ARG);
@@ -299,8 +306,7 @@ void dsrtp_dtls_free(dsrtp_dtls *d)
     if (d == NULL) {
         return;
     }
-    SSL_free(d->ssl); /* frees the BIO too */
-    BIO_meth_free(d->meth);
+    SSL_free(d->ssl); /* frees the BIO too; its method belongs to the certificate */
     dsrtp_dgram_bio_clear(&d->q);
     for (size_t i = 0; i < d->held_count; i++) {
         free(d->held[i]);
@@ -405,6 +411,10 @@ static void on_ssl_error(dsrtp_dtls *d)
         snprintf(detail, sizeof detail, "fatal alert from peer: %s",
                  SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | d->last_alert));
         fail(d, DSRTP_DTLS_FAIL_ALERT, detail);
+    } else if (ERR_GET_REASON(e) == SSL_R_READ_TIMEOUT_EXPIRED) {
+        /* OpenSSL gives up after 12 retransmissions of one flight: with a short RTO that
+         * comes before our own deadline, and it is the same verdict. */
+        fail(d, DSRTP_DTLS_FAIL_TIMEOUT, "no answer from the peer after 12 retransmissions");
     } else {
         fail(d, DSRTP_DTLS_FAIL_PROTOCOL, detail);
     }
@@ -501,10 +511,13 @@ dsrtp_err dsrtp_dtls_handle_datagram(dsrtp_dtls *d, dsrtp_time now, const uint8_
     DSRTP_CHECK(d != NULL && buf != NULL, DSRTP_ERR_INVALID_ARG);
     /* RFC 7983: DTLS records start with a content type in 20..63; 13-byte header. */
     DSRTP_CHECK(len >= 13 && buf[0] >= 20 && buf[0] <= 63, DSRTP_ERR_MALFORMED);
+    /* Junk that OpenSSL would take as fatal, unauthenticated as it is (record.c). */
+    DSRTP_CHECK(dsrtp_dtls_datagram_plausible(d->ssl, buf, len), DSRTP_ERR_MALFORMED);
     advance_time(d, now);
     if (!d->started) {
         /* Hold it until the role is known (an early ClientHello, RFC 5763 §5). */
-        DSRTP_CHECK(d->held_count < HELD_MAX && len <= HELD_BYTES_MAX, DSRTP_ERR_NO_MEMORY);
+        /* A full hold drops, as a lossy link would: the peer retransmits. */
+        DSRTP_CHECK(d->held_count < HELD_MAX && len <= HELD_BYTES_MAX, DSRTP_ERR_NOT_READY);
         uint8_t *copy = malloc(len);
         DSRTP_CHECK(copy != NULL, DSRTP_ERR_NO_MEMORY);
         memcpy(copy, buf, len);
@@ -547,7 +560,8 @@ dsrtp_time dsrtp_dtls_next_deadline(const dsrtp_dtls *d)
     dsrtp_time deadline = d->hs_deadline;
     struct timeval tv;
     if (DTLSv1_get_timeout(d->ssl, &tv) == 1) {
-        dsrtp_time t = d->now + (dsrtp_time)tv.tv_sec * 1000000u + (dsrtp_time)tv.tv_usec;
+        dsrtp_time left = (dsrtp_time)tv.tv_sec * 1000000u + (dsrtp_time)tv.tv_usec;
+        dsrtp_time t = d->now + (left > OPENSSL_TIMER_SLACK ? left - OPENSSL_TIMER_SLACK : 0);
         if (t < deadline) {
             deadline = t;
         }

@@ -5,6 +5,7 @@
 #ifndef DSRTP_DTLS_LINK_H
 #define DSRTP_DTLS_LINK_H
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +43,7 @@ typedef struct link_stats {
     bool closed[2];
     size_t events[2];
     size_t alerts[2];
+    size_t refused[2]; /* datagrams handle_datagram returned an error for */
 } link_stats;
 
 static inline dsrtp_time link_now(void)
@@ -147,8 +149,9 @@ static inline dsrtp_time link_run(link_sim *l, dsrtp_dtls *d[2], dsrtp_time limi
                 link_pkt p = l->q[best];
                 l->q[best] = l->q[--l->n];
                 l->st.delivered[p.to]++;
-                dsrtp_err e = dsrtp_dtls_handle_datagram(d[p.to], now, p.data, p.len);
-                (void)e; /* garbage is the link's business; refusals are tested elsewhere */
+                if (dsrtp_dtls_handle_datagram(d[p.to], now, p.data, p.len) != DSRTP_OK) {
+                    l->st.refused[p.to]++;
+                }
                 link_drain(l, d[p.to], p.to, now);
                 any = true;
             }
@@ -172,6 +175,113 @@ static inline bool link_both_connected(const link_sim *l)
 static inline bool link_any_done(const link_sim *l)
 {
     return (l->st.connected[0] || l->st.failed[0]) && (l->st.connected[1] || l->st.failed[1]);
+}
+
+/* ---- Set-up helpers for the DTLS tests ---- */
+
+/* Allocates the in-flight queue and seeds the PRNG (never 0: xorshift would stick). */
+static inline bool link_init(link_sim *l, const link_cfg *cfg)
+{
+    *l = (link_sim){.cfg = *cfg};
+    l->rng = cfg->seed != 0 ? cfg->seed : 0x9e3779b97f4a7c15u;
+    l->q = calloc(LINK_MAX_INFLIGHT, sizeof *l->q);
+    return l->q != NULL;
+}
+
+static inline void link_free(link_sim *l)
+{
+    free(l->q);
+    l->q = NULL;
+}
+
+/* True when some record of the datagram has this content type and epoch and, for an
+ * epoch-0 handshake record, this handshake message type (hs_type < 0: any). Records are
+ * walked by their length fields; a truncated one ends the walk. */
+static inline bool link_dgram_has(const uint8_t *p, size_t len, int type, int epoch, int hs_type)
+{
+    size_t pos = 0;
+    while (len - pos >= 13) {
+        const uint8_t *r = p + pos;
+        size_t rlen = (size_t)r[11] << 8 | r[12];
+        int r_epoch = r[3] << 8 | r[4];
+        if (rlen > len - pos - 13) {
+            return false;
+        }
+        if (r[0] == type && r_epoch == epoch &&
+            (hs_type < 0 || (rlen > 0 && r[13] == hs_type))) {
+            return true;
+        }
+        pos += 13 + rlen;
+    }
+    return false;
+}
+
+/* Two endpoints and the link between them. */
+typedef struct link_pair {
+    dsrtp_dtls *d[2];
+    link_sim l;
+} link_pair;
+
+/* Test defaults: 10 ms first retransmission, 5 s handshake timeout. */
+static inline void link_pair_cfg(dsrtp_dtls_cfg *cfg, const dsrtp_cert *cert,
+                                 dsrtp_dtls_role role)
+{
+    dsrtp_dtls_cfg_init(cfg);
+    cfg->cert = cert;
+    cfg->role = role;
+    cfg->initial_rto = 10000;
+    cfg->handshake_timeout = 5000000;
+}
+
+/* Creates both endpoints and the link; nothing is started or pinned yet. */
+static inline dsrtp_err link_pair_new(link_pair *p, const dsrtp_dtls_cfg *c0,
+                                      const dsrtp_dtls_cfg *c1, const link_cfg *lc)
+{
+    *p = (link_pair){0};
+    if (!link_init(&p->l, lc)) {
+        return DSRTP_ERR_NO_MEMORY;
+    }
+    dsrtp_err e = dsrtp_dtls_new(c0, &p->d[0]);
+    if (e == DSRTP_OK) {
+        e = dsrtp_dtls_new(c1, &p->d[1]);
+    }
+    return e;
+}
+
+/* Endpoint 0 expects certificate c1 from its peer and endpoint 1 expects c0, under hash h. */
+static inline dsrtp_err link_pair_pin(link_pair *p, const dsrtp_cert *c0, const dsrtp_cert *c1,
+                                      dsrtp_hash h)
+{
+    dsrtp_fingerprint fp;
+    dsrtp_err e = dsrtp_cert_fingerprint(c1, h, &fp);
+    if (e == DSRTP_OK) {
+        e = dsrtp_dtls_set_remote_fingerprints(p->d[0], &fp, 1);
+    }
+    if (e == DSRTP_OK) {
+        e = dsrtp_cert_fingerprint(c0, h, &fp);
+    }
+    if (e == DSRTP_OK) {
+        e = dsrtp_dtls_set_remote_fingerprints(p->d[1], &fp, 1);
+    }
+    return e;
+}
+
+static inline dsrtp_err link_pair_start(link_pair *p)
+{
+    dsrtp_time now = link_now();
+    dsrtp_err e = dsrtp_dtls_start(p->d[0], now);
+    if (e == DSRTP_OK) {
+        e = dsrtp_dtls_start(p->d[1], now);
+    }
+    return e;
+}
+
+static inline void link_pair_free(link_pair *p)
+{
+    dsrtp_dtls_free(p->d[0]);
+    dsrtp_dtls_free(p->d[1]);
+    link_free(&p->l);
+    *p = (link_pair){0};
 }
 
 #endif

@@ -7,6 +7,9 @@ int dsrtp_cmd_demo(int argc, char **argv);
 int dsrtp_cmd_peer(int argc, char **argv);
 int dsrtp_cmd_bench(int argc, char **argv);
 int dsrtp_cmd_pcap(int argc, char **argv);
+int dsrtp_cmd_dtls(int argc, char **argv);
+int dsrtp_cmd_cert(int argc, char **argv);
+int dsrtp_cmd_bench_dtls(int argc, char **argv);
 int dsrtp_cmd_sdp(int argc, char **argv);
 
 #endif

@@ -15,8 +15,11 @@ typedef struct subcommand {
 static const subcommand commands[] = {
     {"peer", dsrtp_cmd_peer, "peer --role offer|answer ...  a whole endpoint, SDP through files"},
     {"demo", dsrtp_cmd_demo, "demo                      show the SRTP engine at work"},
-    {"sdp", dsrtp_cmd_sdp, "sdp inspect FILE          an SDP's media and keying as JSON"},
+    {"bench", dsrtp_cmd_bench, "bench srtp ...            time the SRTP transforms"},
     {"pcap", dsrtp_cmd_pcap, "pcap decrypt|encrypt ...  decrypt SRTP captures, or encrypt"},
+    {"dtls", dsrtp_cmd_dtls, "dtls --listen|--connect A:P  one DTLS-SRTP handshake over UDP"},
+    {"cert", dsrtp_cmd_cert, "cert --cert-out F --key-out F  new DTLS certificate and key"},
+    {"sdp", dsrtp_cmd_sdp, "sdp inspect FILE          an SDP's media and keying as JSON"},
     {NULL, NULL, NULL},
 };
 
