@@ -547,7 +547,12 @@ dsrtp_err dsrtp_session_handle_timeout(dsrtp_session *s, dsrtp_time now)
         s->now = now;
     }
     if (s->ice != NULL) {
+        bool had_consent = dsrtp_ice_lite_has_consent(s->ice);
         DSRTP_TRY(dsrtp_ice_lite_handle_timeout(s->ice, s->now));
+        /* Stop at once, not at the next poll: no media may go out after consent ends. */
+        if (had_consent && !dsrtp_ice_lite_has_consent(s->ice)) {
+            fail(s, "ICE consent lost (RFC 7675)");
+        }
     }
     if (s->dtls != NULL && s->started) {
         DSRTP_TRY(dsrtp_dtls_handle_timeout(s->dtls, s->now));

@@ -168,7 +168,7 @@ static dsrtp_err send_check(sl_link *l, const char *from, unsigned flags)
     uint8_t txid[DSRTP_STUN_TXID_LEN];
     size_t n = make_check(l->end[0].s, flags, buf, sizeof buf, txid);
     dsrtp_addr src = sl_addr(from);
-    dsrtp_input in;
+    dsrtp_input in = {DSRTP_INPUT_CONSUMED, 0};
     dsrtp_err e = sl_inject(l, &src, &l->end[0].addr, buf, n, &in);
     if (in.kind != DSRTP_INPUT_CONSUMED) {
         abort();
