@@ -203,9 +203,11 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_dtls_set_remote_fingerprints(
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_dtls_start(dsrtp_dtls *d, dsrtp_time now);
 
 /** Feeds one datagram received from the peer (borrowed for the call). Before start, up to a
- *  few datagrams are held. Garbage and truncated records are dropped by the record layer
- *  and the handshake continues; DSRTP_ERR_MALFORMED when the datagram is not DTLS at all.
- *  Fatal conditions come out as an EV_FAILED event, not as an error here. */
+ *  few datagrams are held. Garbage and truncated records are dropped and the handshake
+ *  continues: DSRTP_ERR_MALFORMED when the datagram is not DTLS at all or not made of
+ *  well-framed records (dropped whole, nothing changed); records that only fail their
+ *  protection are dropped inside. Fatal conditions come out as an EV_FAILED event, not as
+ *  an error here. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_dtls_handle_datagram(dsrtp_dtls *d, dsrtp_time now,
                                                                 const uint8_t *buf, size_t len);
 /** Lets time pass: retransmits a flight whose timer ran out, fails the handshake after the
