@@ -2,20 +2,6 @@
  * comes from SDP candidates and config files); formatting follows RFC 5952. */
 #include "stun/stun_int.h"
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* A decimal number of 1..max_digits digits without a leading zero, at most max. */
 static dsrtp_err parse_decimal(const char *s, size_t n, size_t max_digits, uint32_t max,
                                uint32_t *out)
@@ -68,7 +54,7 @@ static dsrtp_err parse_v6(const char *s, size_t n, uint8_t ip[16])
     }
     while (i < n) {
         size_t j = i;
-        while (j < n && hex_value(s[j]) >= 0) {
+        while (j < n && dsrtp_hex_digit(s[j]) >= 0) {
             j++;
         }
         if (j < n && s[j] == '.') {
@@ -84,7 +70,7 @@ static dsrtp_err parse_v6(const char *s, size_t n, uint8_t ip[16])
         DSRTP_CHECK(j > i && j - i <= 4 && count < 8, DSRTP_ERR_MALFORMED);
         uint16_t g = 0;
         for (size_t k = i; k < j; k++) {
-            g = (uint16_t)(g << 4 | (uint16_t)hex_value(s[k]));
+            g = (uint16_t)(g << 4 | (uint16_t)dsrtp_hex_digit(s[k]));
         }
         groups[count++] = g;
         i = j;

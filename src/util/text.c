@@ -1,20 +1,6 @@
 /* Hex and base64 codecs for keys and fingerprints. */
 #include "util/util_int.h"
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static bool is_separator(char c)
 {
     return c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -33,7 +19,7 @@ dsrtp_err dsrtp_hex_decode(const char *text, size_t text_len, uint8_t *out, size
             DSRTP_CHECK(hi < 0, DSRTP_ERR_MALFORMED);
             continue;
         }
-        int v = hex_value(text[i]);
+        int v = dsrtp_hex_digit(text[i]);
         DSRTP_CHECK(v >= 0, DSRTP_ERR_MALFORMED);
         if (hi < 0) {
             hi = v;
@@ -53,7 +39,7 @@ dsrtp_err dsrtp_hex_decode(const char *text, size_t text_len, uint8_t *out, size
         if (is_separator(text[i])) {
             continue;
         }
-        int v = hex_value(text[i]);
+        int v = dsrtp_hex_digit(text[i]);
         if (hi < 0) {
             hi = v;
         } else {

@@ -43,6 +43,21 @@ static inline void dsrtp_store32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* The value of one hex digit (either case), or -1. */
+static inline int dsrtp_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 /* Read cursor over untrusted bytes. */
 typedef struct dsrtp_rd {
     const uint8_t *p;

@@ -8,50 +8,7 @@
 #include "harness/check.h"
 #include "srtp/srtp_int.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_HAS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_HAS_ASAN 1
-#endif
-#endif
-
-#if defined(__GLIBC__) && !defined(TEST_HAS_ASAN) && (defined(__GNUC__) || defined(__clang__))
-#define TEST_COUNTS_ALLOCS 1
-#include <malloc.h>
-
-/* glibc's own allocator entry points, which it exports so that a replacement can wrap them
- * (and its free can release what they return). */
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t count, size_t n);
-extern void *__libc_realloc(void *p, size_t n);
-
-static unsigned long alloc_calls;
-
-/* The build hides symbols by default; libcrypto must bind to these. */
-__attribute__((visibility("default"))) void *malloc(size_t n)
-{
-    alloc_calls++;
-    return __libc_malloc(n);
-}
-
-__attribute__((visibility("default"))) void *calloc(size_t count, size_t n)
-{
-    alloc_calls++;
-    return __libc_calloc(count, n);
-}
-
-__attribute__((visibility("default"))) void *realloc(void *p, size_t n)
-{
-    alloc_calls++;
-    return __libc_realloc(p, n);
-}
-
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
-}
-#endif
+#include "harness/alloc_count.h"
 
 #define SSRC_A 0x0a0a0a0au
 #define SSRC_B 0x0b0b0b0bu

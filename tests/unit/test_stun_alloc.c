@@ -7,48 +7,7 @@
  * or another libc the traffic still runs but the counts are not checked. */
 #include "test_stun_util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_HAS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_HAS_ASAN 1
-#endif
-#endif
-
-#if defined(__GLIBC__) && !defined(TEST_HAS_ASAN) && (defined(__GNUC__) || defined(__clang__))
-#define TEST_COUNTS_ALLOCS 1
-#include <malloc.h>
-
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t count, size_t n);
-extern void *__libc_realloc(void *p, size_t n);
-
-static unsigned long alloc_calls;
-
-/* Default visibility, so that libcrypto binds to these too. */
-__attribute__((visibility("default"))) void *malloc(size_t n)
-{
-    alloc_calls++;
-    return __libc_malloc(n);
-}
-
-__attribute__((visibility("default"))) void *calloc(size_t count, size_t n)
-{
-    alloc_calls++;
-    return __libc_calloc(count, n);
-}
-
-__attribute__((visibility("default"))) void *realloc(void *p, size_t n)
-{
-    alloc_calls++;
-    return __libc_realloc(p, n);
-}
-
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
-}
-#endif
+#include "harness/alloc_count.h"
 
 #define OUR_UFRAG "srvU"
 #define OUR_PWD "serverPassword/0123456+9"
