@@ -18,39 +18,8 @@ FEED_SECONDS=20    # openssl quits at end of input: keep its stdin open this lon
 WAIT_SECONDS=15    # bound on any one process we wait for
 DSRTP_TIMEOUT=10   # dsrtp's own handshake timeout
 
-failures=0
-checks=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsrtp-dtls-openssl.XXXXXX")
-
-# Only this shell's own children that are still running: jobs -p lists exactly those.
-cleanup() {
-    local p
-    for p in $(jobs -p); do
-        kill "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { checks=$((checks + 1)); echo "ok   - $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
-
-# Waits up to $2 seconds for pid $1 to end; its exit status, or 124 after killing it.
-wait_pid() {
-    local pid=$1 limit=$(($2 * 10)) i
-    for ((i = 0; i < limit; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid" 2>/dev/null
-            return $?
-        fi
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 124
-}
+SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SRC/tests/cli/lib.sh" dtls-openssl
 
 # Waits up to $3 seconds for file $1 to contain the pattern $2 (grep -E).
 wait_for_text() {

@@ -27,41 +27,9 @@ DURATION=2      # seconds of media in the good calls
 RUN_SECONDS=20  # bound on one dsrtp peer process
 RELAY_SECONDS=15
 
-failures=0
-checks=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsrtp-peer-loopback.XXXXXX")
-
-cleanup() {
-    local p
-    for p in $(jobs -p); do
-        kill "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { checks=$((checks + 1)); echo "ok   - $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
-
-json_str() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" "$1" | tail -n 1; }
-json_num() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -n 1; }
-
-# Waits up to $2 seconds for pid $1; its exit status, or 124 after killing it.
-wait_pid() {
-    local pid=$1 limit=$(($2 * 10)) i
-    for ((i = 0; i < limit; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid" 2>/dev/null
-            return $?
-        fi
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 124
-}
+SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SRC/tests/cli/lib.sh" peer-loopback
+json_num() { json_val "$@"; }
 
 # Copies $1 to $2 once $1 exists, through the sed script $3 (write, then rename).
 relay() {

@@ -1,0 +1,41 @@
+# Shared by the CLI tests (source it; it is not a test itself): a work folder removed on
+# exit, children killed on exit, pass/fail counting, bounded waits, JSON field readers.
+# Usage: source "$SRC/tests/cli/lib.sh" NAME   (NAME names the work folder)
+
+failures=0
+checks=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsrtp-${1:-test}.XXXXXX")
+
+# Only this shell's own children that are still running: jobs -p lists exactly those.
+cleanup() {
+    local p
+    for p in $(jobs -p); do
+        kill "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() { checks=$((checks + 1)); echo "ok   - $1"; }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
+
+# A string or number field of the last JSON line in file $1 (compact or spaced JSON).
+json_str() { sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p" "$1" | tail -n 1; }
+json_val() { sed -n "s/.*\"$2\": *\([0-9a-z.]*\).*/\1/p" "$1" | tail -n 1; }
+
+# Waits up to $2 seconds for pid $1 to end; its exit status, or 124 after killing it.
+wait_pid() {
+    local pid=$1 limit=$(($2 * 10)) i
+    for ((i = 0; i < limit; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid" 2>/dev/null
+            return $?
+        fi
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 124
+}
