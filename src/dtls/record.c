@@ -3,9 +3,10 @@
  * OpenSSL 3.0 drops many invalid DTLS records silently, but treats others as fatal to the
  * whole association although nothing authenticates them: an epoch-0 handshake record whose
  * fragment header disagrees with the record length ("bad length"), a ChangeCipherSpec or
- * alert of the wrong size, a warning alert, application data in epoch 0, or a protected
- * record shorter than the AEAD nonce and tag (an internal error inside the cipher call, which
- * kills even a connected endpoint). One spoofed datagram could end a handshake or a call.
+ * alert of the wrong size, a warning alert, application data in epoch 0, fragments of one
+ * handshake message disagreeing on its length, or a protected record shorter than the AEAD
+ * nonce and tag (an internal error inside the cipher call, which kills even a connected
+ * endpoint). One spoofed datagram could end a handshake or a call.
  * RFC 6347 §4.1.2.7: invalid records SHOULD be silently discarded; this check discards every
  * one that framing alone can tell apart from a genuine record. */
 #include <openssl/obj_mac.h>
@@ -26,20 +27,56 @@ static bool rd_u24(dsrtp_rd *r, uint32_t *v)
     return true;
 }
 
+/* The messages one datagram's fragments belong to, as their first fragment stated them.
+ * A flight holds a handful of messages; beyond MSGS_TRACKED the rest go unchecked. */
+#define MSGS_TRACKED 16
+typedef struct hs_msgs {
+    uint16_t seq[MSGS_TRACKED];
+    uint8_t type[MSGS_TRACKED];
+    uint32_t len[MSGS_TRACKED];
+    size_t n;
+} hs_msgs;
+
+/* False when an earlier fragment of message msg_seq in this datagram stated another type or
+ * length. OpenSSL 3.0 keeps the first fragment's length and, at a later fragment of the same
+ * message stating another, abandons the handshake with an empty error queue
+ * (dtls1_reassemble_fragment), so two spoofed records could end it. Fragments of one message
+ * that arrive in separate datagrams cannot be compared here. */
+static bool same_message(hs_msgs *m, uint8_t msg_type, uint32_t msg_len, uint16_t msg_seq)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->seq[i] == msg_seq) {
+            return m->type[i] == msg_type && m->len[i] == msg_len;
+        }
+    }
+    if (m->n < MSGS_TRACKED) {
+        m->seq[m->n] = msg_seq;
+        m->type[m->n] = msg_type;
+        m->len[m->n] = msg_len;
+        m->n++;
+    }
+    return true;
+}
+
 /* RFC 6347 §4.2.2: msg_type(1) length(3) message_seq(2) fragment_offset(3)
  * fragment_length(3), then the fragment; one or more of them fill the record exactly. */
-static bool handshake_fragments_ok(dsrtp_rd *body)
+static bool handshake_fragments_ok(dsrtp_rd *body, hs_msgs *msgs)
 {
     do {
+        uint8_t msg_type = 0;
         uint32_t msg_len = 0;
+        uint16_t msg_seq = 0;
         uint32_t frag_off = 0;
         uint32_t frag_len = 0;
-        if (dsrtp_rd_skip(body, 1) != DSRTP_OK || !rd_u24(body, &msg_len) ||
-            dsrtp_rd_skip(body, 2) != DSRTP_OK || !rd_u24(body, &frag_off) ||
+        if (dsrtp_rd_u8(body, &msg_type) != DSRTP_OK || !rd_u24(body, &msg_len) ||
+            dsrtp_rd_u16(body, &msg_seq) != DSRTP_OK || !rd_u24(body, &frag_off) ||
             !rd_u24(body, &frag_len) || dsrtp_rd_skip(body, frag_len) != DSRTP_OK) {
             return false;
         }
         if (frag_off > msg_len || frag_len > msg_len - frag_off) {
+            return false;
+        }
+        if (!same_message(msgs, msg_type, msg_len, msg_seq)) {
             return false;
         }
     } while (dsrtp_rd_left(body) > 0);
@@ -73,6 +110,7 @@ static size_t min_protected_len(const SSL *ssl)
 bool dsrtp_dtls_datagram_plausible(const SSL *ssl, const uint8_t *p, size_t len)
 {
     size_t min_protected = min_protected_len(ssl);
+    hs_msgs msgs = {.n = 0};
     dsrtp_rd r = dsrtp_rd_make(p, len);
     do {
         /* RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6) length(2) */
@@ -111,7 +149,7 @@ bool dsrtp_dtls_datagram_plausible(const SSL *ssl, const uint8_t *p, size_t len)
             }
             break;
         case RT_HANDSHAKE:
-            if (!handshake_fragments_ok(&body)) {
+            if (!handshake_fragments_ok(&body, &msgs)) {
                 return false;
             }
             break;
