@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# dsrtpd's ng control protocol, command by command, without media:
+#   ping -> pong; offer (WebRTC offer towards a plain trunk) -> rewritten RTP/AVP offer;
+#   answer -> DTLS answer with setup:active, fingerprint, ICE-lite and a host candidate;
+#   query, list, statistics; delete (and delete/query of an unknown call -> error);
+#   a retransmitted request (same cookie) gets the identical reply and is acted on once;
+#   malformed bencode and an unknown command get error replies and the daemon keeps
+#   serving; unknown flags come back as a warning; the reverse direction (plain offer ->
+#   UDP/TLS/RTP/SAVPF with ICE=force) and SDES towards the trunk (RTP/SAVP);
+#   limits: --max-calls and an exhausted port range refuse new offers with an error;
+#   --timeout ends calls without media; SIGHUP reopens the log; SIGTERM exits 0.
+#
+# usage: bash test_dsrtpd_ng.sh BUILD_DIR   (env DSRTP_SOURCE_DIR: the source tree)
+set -u
+
+BUILD=${1:?usage: test_dsrtpd_ng.sh BUILD_DIR}
+SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+DSRTPD=$BUILD/dsrtpd
+PY=/usr/bin/python3
+NG_CLIENT=$SRC/tests/peers/ng_client.py
+
+failures=0
+checks=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsrtpd-ng.XXXXXX")
+
+cleanup() {
+    local p
+    for p in $(jobs -p); do
+        kill "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() { checks=$((checks + 1)); echo "ok   - $1"; }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
+check() { # check NAME COMMAND...: pass when the command succeeds
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+wait_pid() {
+    local pid=$1 limit=$(($2 * 10)) i
+    for ((i = 0; i < limit; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid" 2>/dev/null
+            return $?
+        fi
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 124
+}
+
+free_port() { $PY -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_$1); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+free_block() { # base of $1 free UDP ports
+    $PY - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 59000, 2); socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", p)); socks.append(s)
+        print(base); break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+EOF
+}
+
+# start_daemon VAR LOG EXTRA...: starts dsrtpd, sets VAR_NG and VAR_PID
+start_daemon() {
+    local var=$1 log=$2
+    shift 2
+    local ngp httpp base
+    ngp=$(free_port DGRAM)
+    httpp=$(free_port STREAM)
+    base=$(free_block 20)
+    "$DSRTPD" --listen-ng "127.0.0.1:$ngp" --listen-http "127.0.0.1:$httpp" \
+        --interface 127.0.0.1 --port-min "$base" --port-max $((base + 19)) --log "$log" "$@" \
+        2>>"$log.stderr" &
+    eval "${var}_PID=$!; ${var}_NG=127.0.0.1:$ngp"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        $PY "$NG_CLIENT" "127.0.0.1:$ngp" '{"command":"ping"}' --timeout 0.2 2>/dev/null |
+            grep -q pong && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# A WebRTC-like offer (DTLS-SRTP, ICE, rtcp-mux, BUNDLE) and a plain trunk answer.
+cat >"$WORK/webrtc_offer.sdp" <<'EOF'
+v=0
+o=- 4611731400430051336 2 IN IP4 127.0.0.1
+s=-
+t=0 0
+a=group:BUNDLE 0
+m=audio 9 UDP/TLS/RTP/SAVPF 111 0
+c=IN IP4 127.0.0.1
+a=rtcp:9 IN IP4 0.0.0.0
+a=ice-ufrag:Wbuf
+a=ice-pwd:WebRtcSecretPassword0123
+a=ice-options:trickle
+a=fingerprint:sha-256 6B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08
+a=setup:actpass
+a=mid:0
+a=sendrecv
+a=rtcp-mux
+a=rtpmap:111 opus/48000/2
+a=rtpmap:0 PCMU/8000
+a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host
+EOF
+cat >"$WORK/plain.sdp" <<'EOF'
+v=0
+o=pbx 1 1 IN IP4 127.0.0.1
+s=pbx
+c=IN IP4 127.0.0.1
+t=0 0
+m=audio 41000 RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+EOF
+
+LOG=$WORK/d1.log
+start_daemon D1 "$LOG" --max-calls 3 || fail "dsrtpd starts"
+ng() { $PY "$NG_CLIENT" "$D1_NG" "$@"; }
+has() { grep -qF -- "$2" <<<"$1"; }
+
+r=$(ng '{"command":"ping"}')
+check "ping -> pong" has "$r" '"result": "pong"'
+
+r=$(ng '{"command":"offer","call-id":"call1","from-tag":"ta","transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","flags":["no-such-flag"]}' \
+    --sdp-file "$WORK/webrtc_offer.sdp" --out-sdp "$WORK/o1.sdp")
+check "offer -> ok" has "$r" '"result": "ok"'
+check "offer: unknown flag reported as a warning" has "$r" 'no-such-flag'
+check "offer: trunk SDP is RTP/AVP on our address" grep -q '^m=audio [0-9]* RTP/AVP 111 0' "$WORK/o1.sdp"
+check "offer: trunk SDP has no DTLS, ICE or crypto lines" \
+    bash -c "! grep -q 'a=fingerprint\|a=ice-\|a=candidate\|a=crypto\|a=setup' '$WORK/o1.sdp'"
+check "offer: the browser's ICE password is not forwarded" \
+    bash -c "! grep -q WebRtcSecretPassword0123 '$WORK/o1.sdp'"
+
+r=$(ng '{"command":"answer","call-id":"call1","from-tag":"ta","to-tag":"tb"}' \
+    --sdp-file "$WORK/plain.sdp" --out-sdp "$WORK/a1.sdp")
+check "answer -> ok" has "$r" '"result": "ok"'
+check "answer: UDP/TLS/RTP/SAVPF with setup:active" \
+    bash -c "grep -q '^m=audio [0-9]* UDP/TLS/RTP/SAVPF 0' '$WORK/a1.sdp' && grep -q 'a=setup:active' '$WORK/a1.sdp'"
+check "answer: fingerprint, ice-lite, ice-ufrag and one host candidate" \
+    bash -c "grep -q 'a=fingerprint:sha-256 ' '$WORK/a1.sdp' && grep -q 'a=ice-lite' '$WORK/a1.sdp' && grep -q 'a=ice-ufrag:' '$WORK/a1.sdp' && [ \$(grep -c 'a=candidate:' '$WORK/a1.sdp') -eq 1 ]"
+check "answer: rtcp-mux and BUNDLE as offered" \
+    bash -c "grep -q 'a=rtcp-mux' '$WORK/a1.sdp' && grep -q 'a=group:BUNDLE 0' '$WORK/a1.sdp'"
+
+r=$(ng '{"command":"query","call-id":"call1"}')
+check "query -> ok with both tags" bash -c "grep -q '\"ta\"' <<<'$r' && grep -q '\"tb\"' <<<'$r' && grep -q '\"result\": \"ok\"' <<<'$r'"
+r=$(ng '{"command":"list"}')
+check "list -> call1" has "$r" '"calls": ["call1"]'
+r=$(ng '{"command":"statistics"}')
+check "statistics -> ok with one own session" has "$r" '"sessionsown": 1'
+
+# Retransmission: the same cookie twice gives identical bytes; the call is created once.
+r1=$(ng '{"command":"offer","call-id":"call2","from-tag":"x","transport-protocol":"RTP/AVP","ICE":"remove"}' --cookie retx-1 --sdp-file "$WORK/webrtc_offer.sdp")
+r2=$(ng '{"command":"offer","call-id":"call2","from-tag":"x","transport-protocol":"RTP/AVP","ICE":"remove"}' --cookie retx-1 --sdp-file "$WORK/webrtc_offer.sdp")
+check "retransmission: identical reply" test "$r1" = "$r2"
+r=$(ng '{"command":"statistics"}')
+check "retransmission: call created once" has "$r" '"managedsessions": 2'
+
+# Errors: the daemon answers and keeps serving.
+r=$(ng --raw 'badc d7:command4:pin')
+check "malformed bencode -> error reply" bash -c "grep -q 'badc d6:result5:error' <<<'$r'"
+r=$(ng '{"command":"frobnicate"}')
+check "unknown command -> error" bash -c "grep -q '\"result\": \"error\"' <<<'$r' && grep -q 'error-reason' <<<'$r'"
+r=$(ng '{"command":"answer","call-id":"nosuch","from-tag":"a","to-tag":"b","sdp":"v=0"}')
+check "answer for an unknown call -> error" has "$r" '"result": "error"'
+r=$(ng '{"command":"offer","call-id":"bad-sdp","from-tag":"a","sdp":"this is not SDP"}')
+check "offer with malformed SDP -> error" has "$r" '"result": "error"'
+r=$(ng '{"command":"ping"}')
+check "still serving after errors" has "$r" '"result": "pong"'
+
+# Reverse direction and SDES towards the trunk.
+r=$(ng '{"command":"offer","call-id":"call3","from-tag":"p","transport-protocol":"UDP/TLS/RTP/SAVPF","ICE":"force"}' \
+    --sdp-file "$WORK/plain.sdp" --out-sdp "$WORK/o3.sdp")
+check "plain offer -> WebRTC offer (actpass, fingerprint, ICE-lite, rtcp-mux)" \
+    bash -c "grep -q 'UDP/TLS/RTP/SAVPF' '$WORK/o3.sdp' && grep -q 'a=setup:actpass' '$WORK/o3.sdp' && grep -q 'a=fingerprint' '$WORK/o3.sdp' && grep -q 'a=ice-lite' '$WORK/o3.sdp' && grep -q 'a=rtcp-mux' '$WORK/o3.sdp'"
+
+# Limit: --max-calls 3 is now reached.
+r=$(ng '{"command":"offer","call-id":"call4","from-tag":"q","transport-protocol":"RTP/SAVP"}' \
+    --sdp-file "$WORK/plain.sdp")
+check "max-calls reached -> error" bash -c "grep -q '\"result\": \"error\"' <<<'$r' && grep -q 'limit' <<<'$r'"
+
+for c in call1 call2 call3; do
+    r=$(ng "{\"command\":\"delete\",\"call-id\":\"$c\",\"from-tag\":\"ta\"}")
+    check "delete $c -> ok" has "$r" '"result": "ok"'
+done
+r=$(ng '{"command":"offer","call-id":"call4","from-tag":"q","transport-protocol":"RTP/SAVP"}' \
+    --sdp-file "$WORK/plain.sdp" --out-sdp "$WORK/o4.sdp")
+check "SDES towards the trunk: RTP/SAVP with a=crypto" \
+    bash -c "grep -q 'RTP/SAVP' '$WORK/o4.sdp' && grep -q 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' '$WORK/o4.sdp'"
+r=$(ng '{"command":"delete","call-id":"call1"}')
+check "delete of a deleted call -> error" has "$r" '"result": "error"'
+r=$(ng '{"command":"query","call-id":"call1"}')
+check "query of a deleted call -> error" has "$r" '"result": "error"'
+
+# SIGHUP reopens the log file.
+mv "$LOG" "$LOG.old"
+kill -HUP "$D1_PID"
+sleep 0.3
+ng '{"command":"ping"}' >/dev/null
+sleep 0.2
+check "SIGHUP reopens the log" test -s "$LOG"
+kill -TERM "$D1_PID"
+wait_pid "$D1_PID" 10
+check "SIGTERM: exit 0" test $? -eq 0
+
+# Port exhaustion and media timeout on a daemon with 2 media ports (1 call) and 2 s timeout.
+LOG2=$WORK/d2.log
+ngp=$(free_port DGRAM)
+httpp=$(free_port STREAM)
+base=$(free_block 4)
+"$DSRTPD" --listen-ng "127.0.0.1:$ngp" --listen-http "127.0.0.1:$httpp" --interface 127.0.0.1 \
+    --port-min "$base" --port-max $((base + 3)) --timeout 2 --log "$LOG2" 2>/dev/null &
+D2_PID=$!
+sleep 0.3
+ng2() { $PY "$NG_CLIENT" "127.0.0.1:$ngp" "$@"; }
+r=$(ng2 '{"command":"offer","call-id":"t1","from-tag":"a"}' --sdp-file "$WORK/plain.sdp")
+check "small pool: first offer ok" has "$r" '"result": "ok"'
+r=$(ng2 '{"command":"offer","call-id":"t2","from-tag":"a"}' --sdp-file "$WORK/plain.sdp")
+check "ports exhausted -> error" bash -c "grep -q '\"result\": \"error\"' <<<'$r' && grep -q 'port' <<<'$r'"
+sleep 3.5
+r=$(ng2 '{"command":"list"}')
+check "media timeout ends the call" has "$r" '"calls": []'
+r=$(ng2 '{"command":"offer","call-id":"t3","from-tag":"a"}' --sdp-file "$WORK/plain.sdp")
+check "ports are reused after the timeout" has "$r" '"result": "ok"'
+kill -TERM "$D2_PID"
+wait_pid "$D2_PID" 10
+check "second daemon: SIGTERM exit 0" test $? -eq 0
+check "no ICE password in the logs" bash -c "! grep -q WebRtcSecretPassword0123 '$WORK'/*.log*"
+
+echo "$((checks - failures))/$checks checks passed"
+[ $failures -eq 0 ]

@@ -1,0 +1,330 @@
+/* The ng control port: "<cookie> <bencoded dict>" over UDP. A retransmitted request (same
+ * cookie from the same source) gets the cached reply and is not acted on twice. Every
+ * request gets a reply with result ok/pong/error; unknown flags come back as warnings. */
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <dsrtp/io.h>
+#include <dsrtp/util.h>
+
+#include "gw.h"
+#include "ng.h"
+
+static uint8_t rx[DSRTPD_NG_MAX_DATAGRAM + 1];
+static uint8_t reply[GW_SDP_MAX + 8192];
+static char sdp_out[GW_SDP_MAX];
+static dsrtpd_ben_node nodes[DSRTPD_BEN_MAX_NODES];
+static dsrtpd_ng_cache *cache;
+
+static void cstr(dsrtpd_ng_str s, char *out, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n > 0) {
+        memcpy(out, s.p, n);
+    }
+    out[n] = '\0';
+}
+
+static void opts_from(const dsrtpd_ng_msg *m, gw_opts *o)
+{
+    *o = (gw_opts){0};
+    o->transport = m->transport != DSRTPD_NG_PROTO_UNSET ? dsrtpd_ng_proto_name(m->transport)
+                                                         : NULL;
+    o->ice = m->ice == DSRTPD_NG_ICE_FORCE    ? GW_ICE_FORCE
+             : m->ice == DSRTPD_NG_ICE_REMOVE ? GW_ICE_REMOVE
+                                              : GW_ICE_DEFAULT;
+    o->dtls_off = m->dtls == DSRTPD_NG_DTLS_OFF;
+    o->dtls_setup = m->dtls == DSRTPD_NG_DTLS_PASSIVE  ? DSRTP_SDP_SETUP_PASSIVE
+                    : m->dtls == DSRTPD_NG_DTLS_ACTIVE ? DSRTP_SDP_SETUP_ACTIVE
+                                                       : DSRTP_SDP_SETUP_NONE;
+    o->sdes_off = m->sdes_off;
+    if (m->rtcp_mux & (DSRTPD_NG_RTCPMUX_DEMUX | DSRTPD_NG_RTCPMUX_REJECT)) {
+        o->rtcp_mux = GW_MUX_DEMUX;
+    } else if (m->rtcp_mux & (DSRTPD_NG_RTCPMUX_OFFER | DSRTPD_NG_RTCPMUX_REQUIRE)) {
+        o->rtcp_mux = GW_MUX_OFFER;
+    }
+    o->replace_origin = (m->replace & DSRTPD_NG_REPLACE_ORIGIN) != 0;
+    o->replace_session_connection = (m->replace & DSRTPD_NG_REPLACE_SESSION_CONNECTION) != 0;
+}
+
+static int64_t unix_seconds(const gw_call *c)
+{
+    /* created is monotonic: turn it into wall-clock seconds for the reply */
+    dsrtp_time age = dsrtp_io_now() - c->created;
+    return (int64_t)time(NULL) - (int64_t)(age / 1000000u);
+}
+
+static void write_stream_stats(dsrtpd_ben_wr *w, const gw_leg *l)
+{
+    dsrtpd_ben_wr_dict(w);
+    dsrtpd_ben_wr_kv_int(w, "local port", l->port);
+    dsrtpd_ben_wr_kv_cstr(w, "keying", dsrtp_keying_name(l->keying));
+    dsrtpd_ben_wr_kv_cstr(w, "state", l->failed ? "failed" : l->ready ? "ready" : "keying");
+    dsrtpd_ben_wr_cstr(w, "stats");
+    dsrtpd_ben_wr_dict(w);
+    dsrtpd_ben_wr_kv_int(w, "packets", (int64_t)(l->rtp_in + l->rtcp_in));
+    dsrtpd_ben_wr_kv_int(w, "bytes", (int64_t)l->bytes_in);
+    dsrtpd_ben_wr_kv_int(w, "errors", (int64_t)(l->auth_failures + l->replays));
+    dsrtpd_ben_wr_kv_int(w, "rtp packets in", (int64_t)l->rtp_in);
+    dsrtpd_ben_wr_kv_int(w, "rtcp packets in", (int64_t)l->rtcp_in);
+    dsrtpd_ben_wr_kv_int(w, "rtp packets out", (int64_t)l->rtp_out);
+    dsrtpd_ben_wr_kv_int(w, "rtcp packets out", (int64_t)l->rtcp_out);
+    dsrtpd_ben_wr_kv_int(w, "bytes out", (int64_t)l->bytes_out);
+    dsrtpd_ben_wr_kv_int(w, "auth failures", (int64_t)l->auth_failures);
+    dsrtpd_ben_wr_kv_int(w, "replays", (int64_t)l->replays);
+    dsrtpd_ben_wr_end(w);
+    dsrtpd_ben_wr_end(w);
+}
+
+static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
+{
+    int64_t created = unix_seconds(c);
+    dsrtpd_ben_wr_kv_int(w, "created", created);
+    dsrtpd_ben_wr_kv_int(w, "last signal", created);
+    dsrtpd_ben_wr_cstr(w, "totals");
+    dsrtpd_ben_wr_dict(w);
+    const char *kinds[2] = {"RTP", "RTCP"};
+    for (int k = 0; k < 2; k++) {
+        uint64_t pk = 0;
+        uint64_t err = 0;
+        for (int i = 0; i < 2; i++) {
+            pk += k == 0 ? c->leg[i].rtp_in : c->leg[i].rtcp_in;
+            err += k == 0 ? c->leg[i].auth_failures + c->leg[i].replays : 0;
+        }
+        dsrtpd_ben_wr_cstr(w, kinds[k]);
+        dsrtpd_ben_wr_dict(w);
+        dsrtpd_ben_wr_kv_int(w, "packets", (int64_t)pk);
+        dsrtpd_ben_wr_kv_int(w, "bytes",
+                             k == 0 ? (int64_t)(c->leg[0].bytes_in + c->leg[1].bytes_in) : 0);
+        dsrtpd_ben_wr_kv_int(w, "errors", (int64_t)err);
+        dsrtpd_ben_wr_end(w);
+    }
+    dsrtpd_ben_wr_end(w);
+    dsrtpd_ben_wr_cstr(w, "tags");
+    dsrtpd_ben_wr_dict(w);
+    for (int i = 0; i < 2; i++) {
+        const gw_leg *l = &c->leg[i];
+        if (i == 1 && !c->answered) {
+            continue;
+        }
+        dsrtpd_ben_wr_cstr(w, l->tag);
+        dsrtpd_ben_wr_dict(w);
+        dsrtpd_ben_wr_kv_cstr(w, "tag", l->tag);
+        dsrtpd_ben_wr_kv_int(w, "created", created);
+        dsrtpd_ben_wr_cstr(w, "medias");
+        dsrtpd_ben_wr_list(w);
+        dsrtpd_ben_wr_dict(w);
+        dsrtpd_ben_wr_kv_int(w, "index", 1);
+        const dsrtp_sdp *d = l->remote_sdp != NULL ? l->remote_sdp : l->local_sdp;
+        const dsrtp_sdp_media *m = d != NULL ? dsrtp_sdp_get_media(d, 0) : NULL;
+        dsrtpd_ben_wr_kv_cstr(w, "type", m != NULL ? m->media : "audio");
+        dsrtpd_ben_wr_kv_cstr(w, "protocol", m != NULL ? m->proto_text : "");
+        dsrtpd_ben_wr_cstr(w, "streams");
+        dsrtpd_ben_wr_list(w);
+        write_stream_stats(w, l);
+        dsrtpd_ben_wr_end(w);
+        dsrtpd_ben_wr_end(w);
+        dsrtpd_ben_wr_end(w);
+        dsrtpd_ben_wr_end(w);
+    }
+    dsrtpd_ben_wr_end(w);
+}
+
+static void write_statistics(gw *g, dsrtpd_ben_wr *w)
+{
+    gw_metrics *m = &g->m;
+    dsrtpd_ben_wr_cstr(w, "statistics");
+    dsrtpd_ben_wr_dict(w);
+    dsrtpd_ben_wr_cstr(w, "currentstatistics");
+    dsrtpd_ben_wr_dict(w);
+    dsrtpd_ben_wr_kv_int(w, "sessionsown", (int64_t)g->call_count);
+    dsrtpd_ben_wr_kv_int(w, "sessionsforeign", 0);
+    dsrtpd_ben_wr_kv_int(w, "sessionstotal", (int64_t)g->call_count);
+    dsrtpd_ben_wr_kv_int(w, "legs", (int64_t)atomic_load(&m->legs_current));
+    dsrtpd_ben_wr_kv_int(w, "portsfree", (int64_t)(g->ports.count - g->ports.in_use));
+    dsrtpd_ben_wr_end(w);
+    dsrtpd_ben_wr_cstr(w, "totalstatistics");
+    dsrtpd_ben_wr_dict(w);
+    dsrtpd_ben_wr_kv_int(w, "managedsessions", (int64_t)atomic_load(&m->calls_total));
+    dsrtpd_ben_wr_kv_int(w, "timeoutsessions", (int64_t)atomic_load(&m->calls_timeout));
+    uint64_t pk = 0;
+    for (int d = 0; d < 2; d++) {
+        pk += atomic_load(&m->packets[d][0]) + atomic_load(&m->packets[d][1]);
+    }
+    dsrtpd_ben_wr_kv_int(w, "packetsrelayed", (int64_t)pk);
+    dsrtpd_ben_wr_kv_int(w, "bytesrelayed",
+                         (int64_t)(atomic_load(&m->bytes[0]) + atomic_load(&m->bytes[1])));
+    dsrtpd_ben_wr_kv_int(w, "authfailures", (int64_t)atomic_load(&m->auth_failures));
+    dsrtpd_ben_wr_kv_int(w, "replays", (int64_t)atomic_load(&m->replays));
+    dsrtpd_ben_wr_kv_int(w, "dtlshandshakes", (int64_t)atomic_load(&m->dtls_ok));
+    dsrtpd_ben_wr_kv_int(w, "dtlsfailures", (int64_t)atomic_load(&m->dtls_failed));
+    dsrtpd_ben_wr_end(w);
+    dsrtpd_ben_wr_end(w);
+}
+
+/* Acts on one parsed request; writes the reply. Returns false for an error reply. */
+static bool dispatch(gw *g, const dsrtpd_ng_msg *m, dsrtpd_ng_str warn, size_t *out_len)
+{
+    char callid[GW_CALLID_MAX];
+    char from_tag[GW_TAG_MAX];
+    char to_tag[GW_TAG_MAX];
+    const char *err = NULL;
+    cstr(m->call_id, callid, sizeof callid);
+    cstr(m->from_tag, from_tag, sizeof from_tag);
+    cstr(m->to_tag, to_tag, sizeof to_tag);
+    gw_opts o;
+    opts_from(m, &o);
+    size_t sdp_len = 0;
+    dsrtpd_ben_wr w;
+    gw_call *c = NULL;
+    switch (m->cmd) {
+    case DSRTPD_NG_CMD_PING:
+        return dsrtpd_ng_reply_pong(reply, sizeof reply, m->cookie, out_len) == DSRTP_OK;
+    case DSRTPD_NG_CMD_OFFER:
+    case DSRTPD_NG_CMD_ANSWER: {
+        if (g->stopping) {
+            err = "shutting down";
+            break;
+        }
+        int rc = m->cmd == DSRTPD_NG_CMD_OFFER
+                     ? gw_call_offer(g, callid, from_tag, (const char *)m->sdp.p, m->sdp.len,
+                                     &o, sdp_out, sizeof sdp_out, &sdp_len, &err)
+                     : gw_call_answer(g, callid, from_tag, to_tag, (const char *)m->sdp.p,
+                                      m->sdp.len, &o, sdp_out, sizeof sdp_out, &sdp_len, &err);
+        if (rc != 0) {
+            break;
+        }
+        dsrtpd_ng_str sdp = {(const uint8_t *)sdp_out, sdp_len};
+        bool ok = dsrtpd_ng_reply_ok(reply, sizeof reply, m->cookie, sdp, warn, out_len) ==
+                  DSRTP_OK;
+        dsrtp_secure_wipe(sdp_out, sdp_len);
+        if (ok) {
+            return true;
+        }
+        err = "reply too large";
+        break;
+    }
+    case DSRTPD_NG_CMD_DELETE:
+        c = gw_call_find(g, callid);
+        if (c == NULL) {
+            err = "Call-ID not found";
+            break;
+        }
+        dsrtpd_ng_reply_begin(&w, reply, sizeof reply, m->cookie, "ok");
+        dsrtpd_ben_wr_kv_int(&w, "created", unix_seconds(c));
+        dsrtpd_ben_wr_kv_int(&w, "last signal", unix_seconds(c));
+        gw_call_delete(g, c, "delete");
+        if (warn.len > 0) {
+            dsrtpd_ben_wr_kv_str(&w, "warning", warn.p, warn.len);
+        }
+        return dsrtpd_ng_reply_end(&w, out_len) == DSRTP_OK;
+    case DSRTPD_NG_CMD_QUERY:
+        c = gw_call_find(g, callid);
+        if (c == NULL) {
+            err = "Call-ID not found";
+            break;
+        }
+        dsrtpd_ng_reply_begin(&w, reply, sizeof reply, m->cookie, "ok");
+        write_query(&w, c);
+        return dsrtpd_ng_reply_end(&w, out_len) == DSRTP_OK;
+    case DSRTPD_NG_CMD_LIST: {
+        dsrtpd_ng_str ids[256];
+        size_t n = 0;
+        size_t limit = m->limit >= 0 && m->limit < 256 ? (size_t)m->limit : 256;
+        for (c = g->calls; c != NULL && n < limit; c = c->next) {
+            ids[n++] = (dsrtpd_ng_str){(const uint8_t *)c->callid, strlen(c->callid)};
+        }
+        return dsrtpd_ng_reply_list(reply, sizeof reply, m->cookie, ids, n, out_len) ==
+               DSRTP_OK;
+    }
+    case DSRTPD_NG_CMD_STATISTICS:
+        dsrtpd_ng_reply_begin(&w, reply, sizeof reply, m->cookie, "ok");
+        write_statistics(g, &w);
+        return dsrtpd_ng_reply_end(&w, out_len) == DSRTP_OK;
+    default:
+        err = "Unrecognized command";
+        break;
+    }
+    if (dsrtpd_ng_reply_error(reply, sizeof reply, m->cookie, err, out_len) != DSRTP_OK) {
+        *out_len = 0;
+    }
+    return false;
+}
+
+static void handle(gw *g, int fd, size_t len, const struct sockaddr_storage *ss, socklen_t sl)
+{
+    dsrtp_time now = dsrtp_io_now();
+    dsrtpd_ng_msg m;
+    memset(&m, 0, sizeof m);
+    const char *reason = NULL;
+    dsrtp_err perr = dsrtpd_ng_parse(rx, len, nodes, DSRTPD_BEN_MAX_NODES, &m, &reason);
+    if (m.cookie.len == 0) {
+        gw_log("warn", "msg=\"ng datagram without a cookie dropped\" reason=\"%s\"", reason);
+        gw_metrics_ng(g, 0, false);
+        return;
+    }
+    const uint8_t *cached = NULL;
+    size_t cached_len = 0;
+    if (dsrtpd_ng_cache_get(cache, now, m.cookie, ss, sl, &cached, &cached_len)) {
+        (void)sendto(fd, cached, cached_len, 0, (const struct sockaddr *)ss, sl);
+        return;
+    }
+    size_t out_len = 0;
+    bool ok = false;
+    int cmd = 0;
+    if (perr != DSRTP_OK) {
+        const char *why = perr == DSRTP_ERR_UNSUPPORTED ? "Unrecognized command" : reason;
+        if (dsrtpd_ng_reply_error(reply, sizeof reply, m.cookie, why, &out_len) != DSRTP_OK) {
+            out_len = 0;
+        }
+        gw_log("warn", "msg=\"ng request refused\" reason=\"%s\"", why);
+    } else {
+        uint8_t warn_buf[1024];
+        size_t warn_len = 0;
+        if (dsrtpd_ng_format_warnings(&m, warn_buf, sizeof warn_buf, &warn_len) != DSRTP_OK) {
+            warn_len = 0;
+        }
+        cmd = (int)m.cmd;
+        ok = dispatch(g, &m, (dsrtpd_ng_str){warn_buf, warn_len}, &out_len);
+        char callid[GW_CALLID_MAX];
+        cstr(m.call_id, callid, sizeof callid);
+        gw_log(ok ? "info" : "warn", "msg=\"ng %s\" call=\"%s\" result=%s",
+               dsrtpd_ng_cmd_name(m.cmd), callid, ok ? "ok" : "error");
+    }
+    gw_metrics_ng(g, cmd, ok);
+    if (out_len == 0) {
+        return;
+    }
+    (void)sendto(fd, reply, out_len, 0, (const struct sockaddr *)ss, sl);
+    if (sl <= DSRTPD_NG_CACHE_MAX_SRC) {
+        dsrtp_err cerr = dsrtpd_ng_cache_put(cache, now, m.cookie, ss, sl, reply, out_len);
+        (void)cerr; /* not cached: a resend is acted on again, as without a cache */
+    }
+    /* The reply may hold SDES keys (crypto lines): do not leave them in the buffer. */
+    dsrtp_secure_wipe(reply, out_len);
+}
+
+void gw_ng_readable(gw *g, int fd)
+{
+    if (cache == NULL &&
+        dsrtpd_ng_cache_new(128, sizeof reply, DSRTPD_NG_CACHE_DEFAULT_TTL, &cache) != DSRTP_OK) {
+        gw_log("error", "msg=\"cannot allocate the ng cache\"");
+        return;
+    }
+    for (int budget = 0; budget < 32; budget++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        ssize_t n = recvfrom(fd, rx, sizeof rx - 1, 0, (struct sockaddr *)&ss, &sl);
+        if (n <= 0) {
+            return;
+        }
+        handle(g, fd, (size_t)n, &ss, sl);
+    }
+}
+
+void gw_ng_shutdown(void)
+{
+    dsrtpd_ng_cache_free(cache);
+    cache = NULL;
+}

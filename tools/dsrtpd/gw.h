@@ -1,0 +1,186 @@
+/* dsrtpd: the WebRTC-to-trunk media gateway. Shared state of its files:
+ *   main.c     arguments, signals, the epoll loop, timers, shutdown
+ *   net.c      UDP sockets (dsrtp_addr <-> sockaddr) and the structured log
+ *   ports.c    the media port pool
+ *   call.c     the call table, legs and their sessions
+ *   call_sdp.c SDP rewriting for each side (offer towards B, answer towards A)
+ *   relay.c    media: unprotect on one leg, protect on the other; session events
+ *   control.c  ng commands (offer, answer, delete, query, list, statistics, ping)
+ *   metrics.c  Prometheus /metrics on its own libmicrohttpd thread
+ *
+ * Threading: one worker thread owns every call, leg and session. The metrics thread reads
+ * only the atomic counters in gw_metrics. */
+#ifndef DSRTPD_GW_H
+#define DSRTPD_GW_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include <dsrtp/dtls.h>
+#include <dsrtp/sdp.h>
+#include <dsrtp/session.h>
+
+#define GW_TAG_MAX 256
+#define GW_CALLID_MAX 256
+#define GW_SDP_MAX 65536
+#define GW_PKT_MAX 2048
+#define GW_SDES_OFFERED 2
+
+/* What the ng flags ask for on the side the offer goes to (and for the answer). */
+typedef enum gw_ice { GW_ICE_DEFAULT = 0, GW_ICE_FORCE, GW_ICE_REMOVE } gw_ice;
+typedef enum gw_mux {
+    GW_MUX_DEFAULT = 0, GW_MUX_OFFER, GW_MUX_REQUIRE, GW_MUX_DEMUX, GW_MUX_ACCEPT, GW_MUX_REJECT
+} gw_mux;
+
+typedef struct gw_opts {
+    const char *transport; /* transport-protocol; NULL: same as the offer */
+    gw_ice ice;
+    bool dtls_off;
+    dsrtp_sdp_setup dtls_setup; /* NONE: actpass when we offer DTLS */
+    bool sdes_off;
+    gw_mux rtcp_mux;
+    bool replace_origin;
+    bool replace_session_connection;
+} gw_opts;
+
+/* Tags for epoll's data.ptr: every registered object starts with one. */
+typedef enum gw_fd_kind { GW_FD_NG = 1, GW_FD_SIGNAL, GW_FD_LEG, GW_FD_NG_TCP } gw_fd_kind;
+
+struct gw_call;
+
+typedef struct gw_leg {
+    gw_fd_kind kind; /* GW_FD_LEG: first member */
+    struct gw_call *call;
+    int idx; /* 0: A, the offering side; 1: B, the side the offer goes to */
+    int fd;
+    uint16_t port;
+    char tag[GW_TAG_MAX];
+    dsrtp_keying keying;
+    bool ice;      /* we run ICE-lite towards this side */
+    bool rtcp_mux;
+    dsrtp_session *session;
+    dsrtp_sdp *remote_sdp; /* the last description this side sent */
+    dsrtp_sdp *local_sdp;  /* what we sent this side (offer for B, answer for A) */
+    dsrtp_sdp_decision decision;
+    dsrtp_profile sdes_profiles[GW_SDES_OFFERED];
+    dsrtp_sdp_key sdes_keys[GW_SDES_OFFERED]; /* secret: our send keys */
+    size_t sdes_count;
+    char ice_ufrag[DSRTP_ICE_CRED_MAX];
+    char ice_pwd[DSRTP_ICE_CRED_MAX]; /* secret */
+    bool started, ready, failed, closed;
+    dsrtp_time deadline;
+    /* media counters (worker thread only; copied into metrics atomically) */
+    uint64_t rtp_in, rtcp_in, bytes_in, rtp_out, rtcp_out, bytes_out;
+    uint64_t auth_failures, replays;
+} gw_leg;
+
+typedef struct gw_call {
+    char callid[GW_CALLID_MAX];
+    gw_leg leg[2];
+    dsrtp_time created;
+    dsrtp_time last_media;
+    bool answered;
+    bool dead; /* deleted: freed at the end of the loop iteration */
+    char *offer_text; /* the offer we returned, for a repeated offer (secret: SDES keys) */
+    size_t offer_len;
+    char *answer_text;
+    size_t answer_len;
+    struct gw_call *next;
+} gw_call;
+
+/* Counters the metrics thread reads. */
+#define GW_NG_CMDS 8 /* ping offer answer delete query list statistics other */
+typedef struct gw_metrics {
+    atomic_uint_fast64_t calls_current, legs_current, calls_total, calls_timeout;
+    atomic_uint_fast64_t packets[2][2]; /* [direction: 0 A->B, 1 B->A][0 rtp, 1 rtcp] */
+    atomic_uint_fast64_t bytes[2];
+    atomic_uint_fast64_t auth_failures, replays, dropped;
+    atomic_uint_fast64_t dtls_ok, dtls_failed, dtls_us_sum;
+    atomic_uint_fast64_t dtls_buckets[8]; /* handshake durations, see metrics.c */
+    atomic_uint_fast64_t ng[GW_NG_CMDS][2]; /* [command][0 ok, 1 error] */
+} gw_metrics;
+
+typedef struct gw_config {
+    const char *listen_ng;
+    const char *listen_http;
+    const char *interface; /* address text as SDP advertises it */
+    dsrtp_addr iface;      /* port 0 */
+    uint16_t port_min, port_max;
+    unsigned timeout; /* seconds */
+    unsigned max_calls;
+    const char *log_path;
+    bool verbose;
+} gw_config;
+
+typedef struct gw_ports {
+    uint16_t min, max;
+    uint8_t *used; /* one byte per even port */
+    size_t count, next, in_use;
+} gw_ports;
+
+typedef struct gw {
+    gw_config cfg;
+    int epfd;
+    gw_ports ports;
+    dsrtp_cert *cert;
+    gw_call *calls;
+    size_t call_count;
+    dsrtp_time next_deadline;
+    gw_metrics m;
+    bool stopping;
+    uint8_t pkt[GW_PKT_MAX + 64];
+    uint8_t tx[GW_PKT_MAX + 64];
+} gw;
+
+/* net.c */
+int gw_udp_bind(const dsrtp_addr *a, int *fd);
+int gw_sendto(int fd, const dsrtp_addr *to, const uint8_t *buf, size_t len);
+int gw_to_sockaddr(const dsrtp_addr *a, void *ss, unsigned *sslen);
+void gw_from_sockaddr(const void *ss, dsrtp_addr *a);
+void gw_addr_ip(const dsrtp_addr *a, char *out, size_t cap);
+int gw_log_open(const char *path);
+void gw_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ports.c */
+int gw_ports_init(gw_ports *p, uint16_t min, uint16_t max);
+void gw_ports_clear(gw_ports *p);
+/* Binds an even port on the interface: 0 (fd and port set), or -1 when none is free. */
+int gw_ports_take(gw *g, int *fd, uint16_t *port);
+void gw_ports_give(gw_ports *p, uint16_t port);
+
+/* call.c */
+gw_call *gw_call_find(gw *g, const char *callid);
+/* offer/answer: the SDP for the other side into out (NUL-terminated); -1 and err set. */
+int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *sdp, size_t len,
+                  const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err);
+int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *to_tag,
+                   const char *sdp, size_t len, const gw_opts *o, char *out, size_t cap,
+                   size_t *out_len, const char **err);
+void gw_call_delete(gw *g, gw_call *c, const char *why);
+void gw_call_reap(gw *g); /* frees dead calls */
+void gw_calls_tick(gw *g, dsrtp_time now); /* session timers and media timeouts */
+void gw_calls_close_all(gw *g);
+
+/* call_sdp.c */
+int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *o,
+                   const char **err);
+int gw_sdp_answer_a(gw *g, gw_call *c, const char **err);
+int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r);
+int gw_leg_session_new(gw *g, gw_leg *l);
+
+/* relay.c */
+void gw_leg_readable(gw *g, gw_leg *l);
+void gw_leg_flush(gw *g, gw_leg *l);
+
+/* control.c */
+void gw_ng_readable(gw *g, int fd);
+void gw_ng_shutdown(void);
+
+/* metrics.c */
+int gw_metrics_start(gw *g);
+void gw_metrics_stop(void);
+void gw_metrics_dtls(gw *g, dsrtp_time us, bool ok);
+void gw_metrics_ng(gw *g, int cmd, bool ok);
+
+#endif
