@@ -448,11 +448,22 @@ static dsrtp_err on_dtls(dsrtp_session *s, const dsrtp_addr *from, const uint8_t
         s->stats.dtls_dropped++;
         return s->dtls == NULL ? DSRTP_ERR_MALFORMED : DSRTP_ERR_NOT_READY;
     }
+    int hs = first_handshake_type(buf, len);
+    /* Without ICE gating anyone may send us a ClientHello, while our handshake flights go
+     * to dest: one from any other address cannot start a handshake that completes, and
+     * passing it on would let one unauthenticated datagram end the call. A DTLS client
+     * (OpenSSL) aborts on it, and it would pass for a role conflict; a DTLS server takes
+     * the first ClientHello it reads, so a forged one that beats the peer's binds the
+     * handshake to a transcript the peer cannot finish. Drop it, as a lossy link would. */
+    if (hs == 1 && s->started && !s->ice_gating && s->has_dest &&
+        !dsrtp_addr_equal(&s->dest, from)) {
+        s->stats.dtls_dropped++;
+        return DSRTP_ERR_NOT_READY;
+    }
     /* Both sides DTLS clients (the SDP roles disagree, e.g. an answer edited on the way):
      * OpenSSL would only say "unexpected message"; name the cause. The ClientHello still
      * goes to OpenSSL, whose unexpected_message alert tells the peer (see
      * dtls_failure_text). */
-    int hs = first_handshake_type(buf, len);
     if (hs == 1 && !s->started) {
         s->peer_hello_held = true;
     } else if (hs == 1 && s->state == DSRTP_SESSION_KEYING &&

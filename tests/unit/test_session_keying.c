@@ -462,6 +462,52 @@ static void test_session_holds_an_early_client_hello_without_answering_before_st
     sl_free(&l);
 }
 
+/* A ClientHello from a third DTLS client (certificate X) aimed at B's address. */
+static size_t stranger_hello(uint8_t *buf, size_t cap)
+{
+    dsrtp_session_cfg cx;
+    dtls_cfg(&cx, CERT_X, DSRTP_DTLS_CLIENT, CERT_B, ADDR_B);
+    dsrtp_session *x = NULL;
+    dsrtp_session_output out = {0};
+    if (dsrtp_session_new(&cx, &x) != DSRTP_OK || dsrtp_session_start(x, sl_now()) != DSRTP_OK ||
+        dsrtp_session_poll_output(x, buf, cap, &out) != DSRTP_OK) {
+        out.kind = DSRTP_OUT_IDLE;
+    }
+    dsrtp_session_free(x);
+    return out.kind == DSRTP_OUT_DATAGRAM ? out.len : 0;
+}
+
+/* Without ICE, a ClientHello from an address other than the peer's, mid-handshake, must
+ * neither abort the client (nor pass for a role conflict) nor start the server's
+ * handshake ahead of the real peer's ClientHello. */
+static void test_session_dtls_ignores_a_client_hello_from_another_address_while_keying(void)
+{
+    sl_link l;
+    sl_cfg lc = {.seed = 12};
+    uint8_t hello[SL_MTU];
+    size_t n = stranger_hello(hello, sizeof hello);
+    CHECK(n > 13 && hello[0] == 22 && hello[13] == 1);
+    CHECK_OK(dtls_pair(&l, &lc, CERT_B, CERT_A));
+    CHECK_OK(start_both(&l));
+    dsrtp_addr b3 = sl_addr(ADDR_B3);
+    /* Before anything of A's reached B: B is a server waiting for its first ClientHello. */
+    for (int i = 0; i < 2; i++) {
+        CHECK_ERR(sl_inject(&l, &b3, &l.end[i].addr, hello, n, NULL), DSRTP_ERR_NOT_READY);
+        CHECK_EQ(dsrtp_session_get_state(l.end[i].s), DSRTP_SESSION_KEYING);
+    }
+    sl_run(&l, RUN_LIMIT, sl_both_ready);
+    CHECK(sl_both_ready(&l));
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(l.end[i].ev_kind[DSRTP_SESSION_EV_FAILED], 0);
+        dsrtp_session_stats st;
+        dsrtp_session_get_stats(l.end[i].s, &st);
+        CHECK(st.dtls_dropped >= 1);
+    }
+    media_flows(&l, 0, false, 1);
+    media_flows(&l, 1, false, 1);
+    sl_free(&l);
+}
+
 /* ---- SDES ---- */
 
 static const uint8_t key_a[32] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
@@ -875,6 +921,7 @@ RUN_TESTS(TEST(test_session_dtls_keys_both_sides_and_carries_media_both_ways),
           TEST(test_session_fails_both_sides_when_the_server_sees_a_wrong_fingerprint),
           TEST(test_session_completes_the_handshake_with_a_client_hello_held_before_start),
           TEST(test_session_holds_an_early_client_hello_without_answering_before_start),
+          TEST(test_session_dtls_ignores_a_client_hello_from_another_address_while_keying),
           TEST(test_session_sdes_is_ready_at_start_and_carries_media_both_ways),
           TEST(test_session_sdes_refuses_a_configuration_without_a_profile),
           TEST(test_session_sdes_refuses_a_packet_protected_with_the_wrong_key),
