@@ -170,3 +170,9 @@ END {
     }
     if (dsrtp_allocs) { print "FAIL: dsrtp allocated in the timed loop"; exit 1 }
 }' "$out"
+srtp_rc=$?
+
+# The dsrtpd relay benchmark: N calls through one worker thread (scripts/bench-relay.sh).
+echo
+"$root/scripts/bench-relay.sh" "$build" || srtp_rc=1
+exit $srtp_rc

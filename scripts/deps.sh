@@ -6,7 +6,7 @@ set -euo pipefail
 want=(cmake make gcc pkg-config libssl-dev libpcap-dev libmicrohttpd-dev openssl)
 case "${1:-build}" in
 build) ;;
-test) want+=(libsrtp2-dev clang libclang-rt-14-dev python3-aiortc) ;;
+test) want+=(libsrtp2-dev clang libclang-rt-14-dev python3-aiortc chromium) ;;
 bench) want+=(libsrtp2-dev dpkg-dev autoconf automake libtool) ;;
 *) echo "deps.sh: unknown set '$1' (build, test, bench)" >&2; exit 2 ;;
 esac

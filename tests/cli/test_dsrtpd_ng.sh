@@ -8,7 +8,10 @@
 #   serving; unknown flags come back as a warning; the reverse direction (plain offer ->
 #   UDP/TLS/RTP/SAVPF with ICE=force) and SDES towards the trunk (RTP/SAVP);
 #   limits: --max-calls and an exhausted port range refuse new offers with an error;
-#   --timeout ends calls without media; SIGHUP reopens the log; SIGTERM exits 0.
+#   ng over TCP on the same address (ping, offer/answer/delete, two requests in one write,
+#   one request split over several writes, garbage -> error and close; UDP unaffected);
+#   --timeout ends calls without media; SIGHUP reopens the log; SIGTERM exits 0;
+#   peer addresses in the log are masked unless --verbose.
 #
 # usage: bash test_dsrtpd_ng.sh BUILD_DIR   (env DSRTP_SOURCE_DIR: the source tree)
 set -u
@@ -57,6 +60,17 @@ wait_pid() {
 }
 
 free_port() { $PY -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_$1); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+free_ng_port() { # a port free for both UDP and TCP (ng listens on both)
+    $PY -c "
+import socket
+for _ in range(100):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 0))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(('127.0.0.1', u.getsockname()[1])); print(u.getsockname()[1]); break
+    except OSError:
+        pass"
+}
 free_block() { # base of $1 free UDP ports
     $PY - "$1" <<'EOF'
 import random, socket, sys
@@ -79,7 +93,7 @@ start_daemon() {
     local var=$1 log=$2
     shift 2
     local ngp httpp base
-    ngp=$(free_port DGRAM)
+    ngp=$(free_ng_port)
     httpp=$(free_port STREAM)
     base=$(free_block 20)
     "$DSRTPD" --listen-ng "127.0.0.1:$ngp" --listen-http "127.0.0.1:$httpp" \
@@ -206,6 +220,39 @@ check "delete of a deleted call -> error" has "$r" '"result": "error"'
 r=$(ng '{"command":"query","call-id":"call1"}')
 check "query of a deleted call -> error" has "$r" '"result": "error"'
 
+# ng over TCP on the same address: requests back to back on the stream, no other framing.
+tng() { $PY "$NG_CLIENT" "$D1_NG" "$@" --tcp; }
+r=$(tng '{"command":"ping"}')
+check "tcp: ping -> pong" has "$r" '"result": "pong"'
+r=$(tng '{"command":"offer","call-id":"tcp1","from-tag":"ta","transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off"}' \
+    --sdp-file "$WORK/webrtc_offer.sdp" --out-sdp "$WORK/t1.sdp")
+check "tcp: offer -> ok with an RTP/AVP SDP" \
+    bash -c "grep -q '\"result\": \"ok\"' <<<'$r' && grep -q '^m=audio [0-9]* RTP/AVP' '$WORK/t1.sdp'"
+r=$(tng '{"command":"answer","call-id":"tcp1","from-tag":"ta","to-tag":"tb"}' \
+    --sdp-file "$WORK/plain.sdp" --out-sdp "$WORK/t1a.sdp")
+check "tcp: answer -> ok with a DTLS SDP" \
+    bash -c "grep -q '\"result\": \"ok\"' <<<'$r' && grep -q 'UDP/TLS/RTP/SAVPF' '$WORK/t1a.sdp'"
+r=$(tng '{"command":"delete","call-id":"tcp1","from-tag":"ta"}')
+check "tcp: delete -> ok" has "$r" '"result": "ok"'
+r=$(tng --raw 'k1 d7:command4:pingek2 d7:command4:list5:limiti5ee' --replies 2)
+check "tcp: two requests in one write -> two replies in order, connection kept" \
+    bash -c "[ \"\$(sed -n 1p <<<'$r')\" = 'k1 d6:result4:ponge' ] && sed -n 2p <<<'$r' | grep -q '^k2 d6:result2:ok5:calls' && [ \"\$(tail -n 1 <<<'$r')\" = open ]"
+r=$(tng --raw 'split-1 d7:command4:pinge' --split 4,12,20)
+check "tcp: one request split over four writes -> one reply" \
+    bash -c "[ \"\$(sed -n 1p <<<'$r')\" = 'split-1 d6:result4:ponge' ]"
+r=$(tng --raw 'g1 d7:command4:pingexyz abc' --replies 2)
+check "tcp: garbage after a good request -> pong, then an error and the connection closed" \
+    bash -c "sed -n 1p <<<'$r' | grep -q '^g1 d6:result4:ponge' && sed -n 2p <<<'$r' | grep -q 'error-reason' && [ \"\$(tail -n 1 <<<'$r')\" = closed ]"
+r=$(tng --raw 'g2 d7:command4:ping7:call-id?' --replies 1)
+check "tcp: malformed bencode -> error reply with the cookie, then closed" \
+    bash -c "sed -n 1p <<<'$r' | grep -q '^g2 d6:result5:error' && [ \"\$(tail -n 1 <<<'$r')\" = closed ]"
+big=$($PY -c "print('big d3:sdp70000:' + 'v' * 66000)")
+r=$(tng --raw "$big" --replies 1)
+check "tcp: a request over 64 KiB -> error reply, then closed" \
+    bash -c "grep -q 'too large' <<<'$r' && [ \"\$(tail -n 1 <<<'$r')\" = closed ]"
+r=$(ng '{"command":"ping"}')
+check "tcp: UDP still served after TCP errors" has "$r" '"result": "pong"'
+
 # SIGHUP reopens the log file.
 mv "$LOG" "$LOG.old"
 kill -HUP "$D1_PID"
@@ -219,7 +266,7 @@ check "SIGTERM: exit 0" test $? -eq 0
 
 # Port exhaustion and media timeout on a daemon with 2 media ports (1 call) and 2 s timeout.
 LOG2=$WORK/d2.log
-ngp=$(free_port DGRAM)
+ngp=$(free_ng_port)
 httpp=$(free_port STREAM)
 base=$(free_block 4)
 "$DSRTPD" --listen-ng "127.0.0.1:$ngp" --listen-http "127.0.0.1:$httpp" --interface 127.0.0.1 \
@@ -240,6 +287,15 @@ kill -TERM "$D2_PID"
 wait_pid "$D2_PID" 10
 check "second daemon: SIGTERM exit 0" test $? -eq 0
 check "no ICE password in the logs" bash -c "! grep -q WebRtcSecretPassword0123 '$WORK'/*.log*"
+
+# Peer addresses: masked in the log unless --verbose (the host part of 127.0.0.1 hidden).
+check "log: peer addresses masked (from=127.0.0.x:PORT, never 127.0.0.1)" \
+    bash -c "grep -q 'from=127\.0\.0\.x:[0-9]' '$WORK'/d1.log* && ! grep -q 'from=127\.0\.0\.1' '$WORK'/d1.log*"
+start_daemon D3 "$WORK/d3.log" --verbose || fail "verbose dsrtpd starts"
+$PY "$NG_CLIENT" "$D3_NG" '{"command":"ping"}' --tcp >/dev/null
+check "log: --verbose shows the whole peer address" grep -q 'from=127\.0\.0\.1:[0-9]' "$WORK/d3.log"
+kill -TERM "$D3_PID"
+wait_pid "$D3_PID" 10
 
 echo "$((checks - failures))/$checks checks passed"
 [ $failures -eq 0 ]

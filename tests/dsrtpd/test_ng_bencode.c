@@ -327,6 +327,42 @@ static void test_ben_wr_rejects_unbalanced_containers(void)
     CHECK_ERR(dsrtpd_ben_wr_finish(&w, &len), DSRTP_ERR_INVALID_ARG);
 }
 
+/* Stream framing: the scanner finds where the first value ends, whatever the split. */
+static void test_ben_scan_finds_the_value_end_fed_one_byte_at_a_time(void)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s%s", doc_sample, "d7:command4:pinge");
+    size_t want = strlen(doc_sample);
+    dsrtpd_ben_scan sc = {0};
+    size_t got = 0;
+    for (size_t n = 0; n < want; n++) {
+        CHECK_ERR(dsrtpd_ben_scan_feed(&sc, (const uint8_t *)buf, n, &got),
+                  DSRTP_ERR_BUFFER_TOO_SMALL);
+    }
+    CHECK_OK(dsrtpd_ben_scan_feed(&sc, (const uint8_t *)buf, strlen(buf), &got));
+    CHECK_EQ(got, want);
+    dsrtpd_ben_scan whole = {0};
+    CHECK_OK(dsrtpd_ben_scan_feed(&whole, (const uint8_t *)buf, strlen(buf), &got));
+    CHECK_EQ(got, want);
+}
+
+static void test_ben_scan_rejects_garbage_and_depth_bombs(void)
+{
+    const char *bad[] = {"x", "e", "d3:abcX", "di1x", "d99999999999999999999:", "l5-"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dsrtpd_ben_scan sc = {0};
+        size_t got = 0;
+        CHECK_ERR(dsrtpd_ben_scan_feed(&sc, (const uint8_t *)bad[i], strlen(bad[i]), &got),
+                  DSRTP_ERR_MALFORMED);
+    }
+    char deep[DSRTPD_BEN_MAX_DEPTH + 2];
+    memset(deep, 'l', sizeof deep);
+    dsrtpd_ben_scan sc = {0};
+    size_t got = 0;
+    CHECK_ERR(dsrtpd_ben_scan_feed(&sc, (const uint8_t *)deep, sizeof deep, &got),
+              DSRTP_ERR_MALFORMED);
+}
+
 RUN_TESTS(TEST(test_ben_parse_round_trips_nested_document_byte_exact),
           TEST(test_ben_parse_rejects_document_truncated_at_every_byte),
           TEST(test_ben_parse_rejects_trailing_bytes),
@@ -343,5 +379,7 @@ RUN_TESTS(TEST(test_ben_parse_round_trips_nested_document_byte_exact),
           TEST(test_ben_parse_rejects_a_node_count_bomb),
           TEST(test_ben_parse_rejects_null_arguments),
           TEST(test_ben_wr_writes_exact_encoding),
+          TEST(test_ben_scan_finds_the_value_end_fed_one_byte_at_a_time),
+          TEST(test_ben_scan_rejects_garbage_and_depth_bombs),
           TEST(test_ben_wr_reports_overflow_without_writing_past_the_end),
           TEST(test_ben_wr_rejects_unbalanced_containers))

@@ -371,3 +371,70 @@ dsrtp_err dsrtpd_ben_wr_finish(const dsrtpd_ben_wr *w, size_t *out_len)
     DSRTP_CHECK(!w->overflow, DSRTP_ERR_BUFFER_TOO_SMALL);
     return DSRTP_OK;
 }
+
+/* ---- stream framing: where does the first value end? ---- */
+
+/* Length of the token at in[pos..len) ("i...e" or "N:bytes"), without judging its contents
+ * beyond what finding its end needs. BUFFER_TOO_SMALL when its end is not in the buffer. */
+static dsrtp_err scan_token(const uint8_t *in, size_t len, size_t pos, size_t *tok_len)
+{
+    size_t i = pos;
+    size_t digits = 0;
+    uint64_t n = 0;
+    if (in[pos] == 'i') {
+        i++;
+        if (i < len && in[i] == '-') {
+            i++;
+        }
+        while (i < len && is_digit(in[i])) {
+            DSRTP_CHECK(++digits <= DSRTPD_BEN_INT_MAX_DIGITS, DSRTP_ERR_MALFORMED);
+            i++;
+        }
+        DSRTP_CHECK(i < len, DSRTP_ERR_BUFFER_TOO_SMALL);
+        DSRTP_CHECK(digits > 0 && in[i] == 'e', DSRTP_ERR_MALFORMED);
+        *tok_len = i + 1 - pos;
+        return DSRTP_OK;
+    }
+    while (i < len && is_digit(in[i])) {
+        DSRTP_CHECK(++digits <= DSRTPD_BEN_INT_MAX_DIGITS, DSRTP_ERR_MALFORMED);
+        n = n * 10 + (uint64_t)(in[i] - '0');
+        i++;
+    }
+    DSRTP_CHECK(i < len, DSRTP_ERR_BUFFER_TOO_SMALL);
+    DSRTP_CHECK(in[i] == ':', DSRTP_ERR_MALFORMED);
+    i++;
+    DSRTP_CHECK(n <= len - i, DSRTP_ERR_BUFFER_TOO_SMALL);
+    *tok_len = i + (size_t)n - pos;
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtpd_ben_scan_feed(dsrtpd_ben_scan *s, const uint8_t *in, size_t len,
+                               size_t *value_len)
+{
+    DSRTP_CHECK(s != NULL && value_len != NULL && (in != NULL || len == 0),
+                DSRTP_ERR_INVALID_ARG);
+    for (;;) {
+        /* Every token takes at least one byte, so pos > 0 means the value has begun. */
+        if (s->depth == 0 && s->pos > 0) {
+            *value_len = s->pos;
+            return DSRTP_OK;
+        }
+        DSRTP_CHECK(s->pos < len, DSRTP_ERR_BUFFER_TOO_SMALL);
+        uint8_t c = in[s->pos];
+        if (c == 'e') {
+            DSRTP_CHECK(s->depth > 0, DSRTP_ERR_MALFORMED);
+            s->depth--;
+            s->pos++;
+        } else if (c == 'd' || c == 'l') {
+            DSRTP_CHECK(s->depth < DSRTPD_BEN_MAX_DEPTH, DSRTP_ERR_MALFORMED);
+            s->depth++;
+            s->pos++;
+        } else if (c == 'i' || is_digit(c)) {
+            size_t n = 0;
+            DSRTP_TRY(scan_token(in, len, s->pos, &n));
+            s->pos += n;
+        } else {
+            return DSRTP_ERR_MALFORMED;
+        }
+    }
+}

@@ -119,4 +119,20 @@ void dsrtpd_ben_wr_kv_int(dsrtpd_ben_wr *w, const char *key, int64_t v);
  *  DSRTP_ERR_INVALID_ARG: containers left open or closed too often. */
 DSRTP_MUST_CHECK dsrtp_err dsrtpd_ben_wr_finish(const dsrtpd_ben_wr *w, size_t *out_len);
 
+/** Resumable measurement of one bencoded value at the start of a growing buffer, for
+ *  streams where values arrive back to back with no other framing (ng over TCP). Zero the
+ *  struct before the first call; keep the bytes already fed unchanged between calls. */
+typedef struct dsrtpd_ben_scan {
+    size_t pos;     /* first byte of the next unscanned token */
+    unsigned depth; /* open containers */
+} dsrtpd_ben_scan;
+
+/** Scans in[0..len) from where the last call stopped. DSRTP_OK: the value is complete and
+ *  *value_len is its length (bytes after it are not looked at). DSRTP_ERR_BUFFER_TOO_SMALL:
+ *  the value is not complete yet; feed more bytes. DSRTP_ERR_MALFORMED: not bencode, or
+ *  nested deeper than DSRTPD_BEN_MAX_DEPTH. Costs O(new bytes) per call, plus at most one
+ *  token header rescanned. Only the framing is checked: parse the value afterwards. */
+DSRTP_MUST_CHECK dsrtp_err dsrtpd_ben_scan_feed(dsrtpd_ben_scan *s, const uint8_t *in,
+                                                size_t len, size_t *value_len);
+
 #endif

@@ -13,8 +13,6 @@
 
 #include "gw.h"
 
-static gw_call *dead_calls;
-
 gw_call *gw_call_find(gw *g, const char *callid)
 {
     for (gw_call *c = g->calls; c != NULL; c = c->next) {
@@ -30,7 +28,7 @@ static void leg_clear(gw *g, gw_leg *l)
     if (l->fd >= 0) {
         epoll_ctl(g->epfd, EPOLL_CTL_DEL, l->fd, NULL);
         close(l->fd);
-        gw_ports_give(&g->ports, l->port);
+        gw_ports_give(&g->root->ports, l->port);
         atomic_fetch_sub(&g->m.legs_current, 1);
     }
     dsrtp_session_free(l->session);
@@ -105,6 +103,17 @@ static int parse_sdp(const char *sdp, size_t len, dsrtp_sdp **out, const char **
     return 0;
 }
 
+/* Calls of every worker: the limit is the gateway's, not a worker's. */
+static uint64_t calls_in_progress(gw *g)
+{
+    const gw *root = g->root;
+    uint64_t n = 0;
+    for (unsigned i = 0; i < root->worker_count; i++) {
+        n += atomic_load_explicit(&root->workers[i]->m.calls_current, memory_order_relaxed);
+    }
+    return n;
+}
+
 int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *sdp, size_t len,
                   const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err)
 {
@@ -120,11 +129,11 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
         *out_len = c->offer_len;
         return 0;
     }
-    if (g->cfg.max_calls != 0 && g->call_count >= g->cfg.max_calls) {
+    if (g->cfg.max_calls != 0 && calls_in_progress(g) >= g->cfg.max_calls) {
         *err = "call limit reached";
         return -1;
     }
-    if (g->ports.count - g->ports.in_use < 2) {
+    if (gw_ports_free(&g->root->ports) < 2) {
         *err = "no free media ports";
         return -1;
     }
@@ -286,17 +295,17 @@ void gw_call_delete(gw *g, gw_call *c, const char *why)
            c->callid, why, (unsigned long long)c->leg[0].rtp_in,
            (unsigned long long)c->leg[1].rtp_in);
     c->dead = true;
-    c->next = dead_calls;
-    dead_calls = c;
+    c->next = g->dead_calls;
+    g->dead_calls = c;
     g->call_count--;
     atomic_fetch_sub(&g->m.calls_current, 1);
 }
 
 void gw_call_reap(gw *g)
 {
-    while (dead_calls != NULL) {
-        gw_call *c = dead_calls;
-        dead_calls = c->next;
+    while (g->dead_calls != NULL) {
+        gw_call *c = g->dead_calls;
+        g->dead_calls = c->next;
         call_free(g, c);
     }
 }

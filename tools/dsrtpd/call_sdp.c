@@ -200,6 +200,20 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
         *err = "cannot rewrite the offer";
         return -1;
     }
+    /* A WebRTC offer (DTLS with ICE) names its stream and offers BUNDLE for it (RFC 8843):
+     * a browser with bundlePolicy max-bundle, the common setting, refuses an offer without
+     * a BUNDLE group, and a trunk's offer may carry no a=mid at all. */
+    if (b->keying == DSRTP_KEYING_DTLS && b->ice) {
+        const dsrtp_sdp_media *bm = dsrtp_sdp_get_media(b->local_sdp, 0);
+        const char *mid = bm->mid != NULL ? bm->mid : "0";
+        char value[300];
+        snprintf(value, sizeof value, "BUNDLE %s", mid);
+        if ((bm->mid == NULL && dsrtp_sdp_add_attr(b->local_sdp, 0, "mid", mid) != DSRTP_OK) ||
+            dsrtp_sdp_add_attr(b->local_sdp, DSRTP_SDP_SESSION, "group", value) != DSRTP_OK) {
+            *err = "cannot rewrite the offer";
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -225,6 +239,13 @@ int gw_sdp_answer_a(gw *g, gw_call *c, const char **err)
     const dsrtp_sdp_media *m = dsrtp_sdp_get_media(a->local_sdp, 0);
     if (am->mid != NULL && m->mid == NULL &&
         dsrtp_sdp_add_attr(a->local_sdp, 0, "mid", am->mid) != DSRTP_OK) {
+        *err = "cannot rewrite the answer";
+        return -1;
+    }
+    /* An offer without a=mid gets an answer without one (RFC 5888 §9.2), though leg B's
+     * answerer (a browser) always writes one. */
+    if (am->mid == NULL && m->mid != NULL &&
+        dsrtp_sdp_remove_attr(a->local_sdp, 0, "mid", NULL) != DSRTP_OK) {
         *err = "cannot rewrite the answer";
         return -1;
     }

@@ -1,5 +1,6 @@
-/* The ng control port: "<cookie> <bencoded dict>" over UDP. A retransmitted request (same
- * cookie from the same source) gets the cached reply and is not acted on twice. Every
+/* The ng control port: "<cookie> <bencoded dict>" over UDP (and, framed by control_tcp.c,
+ * over TCP). A retransmitted request (same cookie from the same source) gets the cached
+ * reply and is not acted on twice. Every
  * request gets a reply with result ok/pong/error; unknown flags come back as warnings. */
 #include <string.h>
 #include <sys/socket.h>
@@ -133,16 +134,19 @@ static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
 
 static void write_statistics(gw *g, dsrtpd_ben_wr *w)
 {
-    gw_metrics *m = &g->m;
+    gw_metrics sum; /* every worker's counters and the control thread's */
+    gw_metrics_sum(g->root, &sum);
+    gw_metrics *m = &sum;
+    int64_t calls = (int64_t)atomic_load(&m->calls_current);
     dsrtpd_ben_wr_cstr(w, "statistics");
     dsrtpd_ben_wr_dict(w);
     dsrtpd_ben_wr_cstr(w, "currentstatistics");
     dsrtpd_ben_wr_dict(w);
-    dsrtpd_ben_wr_kv_int(w, "sessionsown", (int64_t)g->call_count);
+    dsrtpd_ben_wr_kv_int(w, "sessionsown", calls);
     dsrtpd_ben_wr_kv_int(w, "sessionsforeign", 0);
-    dsrtpd_ben_wr_kv_int(w, "sessionstotal", (int64_t)g->call_count);
+    dsrtpd_ben_wr_kv_int(w, "sessionstotal", calls);
     dsrtpd_ben_wr_kv_int(w, "legs", (int64_t)atomic_load(&m->legs_current));
-    dsrtpd_ben_wr_kv_int(w, "portsfree", (int64_t)(g->ports.count - g->ports.in_use));
+    dsrtpd_ben_wr_kv_int(w, "portsfree", (int64_t)gw_ports_free(&g->root->ports));
     dsrtpd_ben_wr_end(w);
     dsrtpd_ben_wr_cstr(w, "totalstatistics");
     dsrtpd_ben_wr_dict(w);
@@ -252,22 +256,111 @@ static bool dispatch(gw *g, const dsrtpd_ng_msg *m, dsrtpd_ng_str warn, size_t *
     return false;
 }
 
-static void handle(gw *g, int fd, size_t len, const struct sockaddr_storage *ss, socklen_t sl)
+/* Commands about one call run on the worker that owns it (a new call: the next worker,
+ * round-robin); the main thread waits for the reply. list asks every worker. */
+typedef struct route_job {
+    const dsrtpd_ng_msg *m;
+    dsrtpd_ng_str warn;
+    size_t *out_len;
+    bool ok;
+} route_job;
+
+static void dispatch_job(gw *w, void *arg)
 {
+    route_job *r = arg;
+    r->ok = dispatch(w, r->m, r->warn, r->out_len);
+}
+
+static char list_ids[256][GW_CALLID_MAX];
+
+typedef struct list_job {
+    size_t n, limit;
+} list_job;
+
+static void list_job_run(gw *w, void *arg)
+{
+    list_job *l = arg;
+    for (gw_call *c = w->calls; c != NULL && l->n < l->limit; c = c->next) {
+        snprintf(list_ids[l->n], GW_CALLID_MAX, "%s", c->callid);
+        l->n++;
+    }
+}
+
+static bool route(gw *g, const dsrtpd_ng_msg *m, dsrtpd_ng_str warn, size_t *out_len)
+{
+    gw *root = g->root;
+    gw *w = root;
+    char callid[GW_CALLID_MAX];
+    switch (m->cmd) {
+    case DSRTPD_NG_CMD_OFFER:
+    case DSRTPD_NG_CMD_ANSWER:
+    case DSRTPD_NG_CMD_DELETE:
+    case DSRTPD_NG_CMD_QUERY:
+        cstr(m->call_id, callid, sizeof callid);
+        w = gw_worker_find(root, callid);
+        if (w == NULL) {
+            /* unknown: a new call, or "not found" from the root, which owns no call */
+            w = m->cmd == DSRTPD_NG_CMD_OFFER && !g->stopping ? gw_worker_pick(root) : root;
+        }
+        break;
+    case DSRTPD_NG_CMD_LIST: {
+        list_job l = {0, m->limit >= 0 && m->limit < 256 ? (size_t)m->limit : 256};
+        for (unsigned i = 0; i < root->worker_count; i++) {
+            gw_worker_run(root->workers[i], list_job_run, &l);
+        }
+        dsrtpd_ng_str ids[256];
+        for (size_t i = 0; i < l.n; i++) {
+            ids[i] = (dsrtpd_ng_str){(const uint8_t *)list_ids[i], strlen(list_ids[i])};
+        }
+        return dsrtpd_ng_reply_list(reply, sizeof reply, m->cookie, ids, l.n, out_len) ==
+               DSRTP_OK;
+    }
+    default:
+        break;
+    }
+    if (w == root) {
+        return dispatch(g, m, warn, out_len);
+    }
+    route_job r = {m, warn, out_len, false};
+    gw_worker_run(w, dispatch_job, &r);
+    return r.ok;
+}
+
+static int ensure_cache(void)
+{
+    if (cache == NULL &&
+        dsrtpd_ng_cache_new(128, sizeof reply, DSRTPD_NG_CACHE_DEFAULT_TTL, &cache) != DSRTP_OK) {
+        gw_log("error", "msg=\"cannot allocate the ng cache\"");
+        return -1;
+    }
+    return 0;
+}
+
+void gw_ng_request(gw *g, const uint8_t *msg, size_t len, const void *src, size_t src_len,
+                   gw_ng_send_fn send, void *ctx)
+{
+    if (ensure_cache() != 0) {
+        return;
+    }
     dsrtp_time now = dsrtp_io_now();
     dsrtpd_ng_msg m;
     memset(&m, 0, sizeof m);
     const char *reason = NULL;
-    dsrtp_err perr = dsrtpd_ng_parse(rx, len, nodes, DSRTPD_BEN_MAX_NODES, &m, &reason);
+    dsrtp_err perr = dsrtpd_ng_parse(msg, len, nodes, DSRTPD_BEN_MAX_NODES, &m, &reason);
+    dsrtp_addr peer;
+    char from[80];
+    gw_from_sockaddr(src, &peer); /* src is the peer's sockaddr_storage */
+    gw_addr_log(&peer, from, sizeof from);
     if (m.cookie.len == 0) {
-        gw_log("warn", "msg=\"ng datagram without a cookie dropped\" reason=\"%s\"", reason);
+        gw_log("warn", "msg=\"ng request without a cookie dropped\" reason=\"%s\" from=%s",
+               reason, from);
         gw_metrics_ng(g, 0, false);
         return;
     }
     const uint8_t *cached = NULL;
     size_t cached_len = 0;
-    if (dsrtpd_ng_cache_get(cache, now, m.cookie, ss, sl, &cached, &cached_len)) {
-        (void)sendto(fd, cached, cached_len, 0, (const struct sockaddr *)ss, sl);
+    if (dsrtpd_ng_cache_get(cache, now, m.cookie, src, src_len, &cached, &cached_len)) {
+        send(ctx, cached, cached_len);
         return;
     }
     size_t out_len = 0;
@@ -278,7 +371,7 @@ static void handle(gw *g, int fd, size_t len, const struct sockaddr_storage *ss,
         if (dsrtpd_ng_reply_error(reply, sizeof reply, m.cookie, why, &out_len) != DSRTP_OK) {
             out_len = 0;
         }
-        gw_log("warn", "msg=\"ng request refused\" reason=\"%s\"", why);
+        gw_log("warn", "msg=\"ng request refused\" reason=\"%s\" from=%s", why, from);
     } else {
         uint8_t warn_buf[1024];
         size_t warn_len = 0;
@@ -286,32 +379,39 @@ static void handle(gw *g, int fd, size_t len, const struct sockaddr_storage *ss,
             warn_len = 0;
         }
         cmd = (int)m.cmd;
-        ok = dispatch(g, &m, (dsrtpd_ng_str){warn_buf, warn_len}, &out_len);
+        ok = route(g, &m, (dsrtpd_ng_str){warn_buf, warn_len}, &out_len);
         char callid[GW_CALLID_MAX];
         cstr(m.call_id, callid, sizeof callid);
-        gw_log(ok ? "info" : "warn", "msg=\"ng %s\" call=\"%s\" result=%s",
-               dsrtpd_ng_cmd_name(m.cmd), callid, ok ? "ok" : "error");
+        gw_log(ok ? "info" : "warn", "msg=\"ng %s\" call=\"%s\" result=%s from=%s",
+               dsrtpd_ng_cmd_name(m.cmd), callid, ok ? "ok" : "error", from);
     }
     gw_metrics_ng(g, cmd, ok);
     if (out_len == 0) {
         return;
     }
-    (void)sendto(fd, reply, out_len, 0, (const struct sockaddr *)ss, sl);
-    if (sl <= DSRTPD_NG_CACHE_MAX_SRC) {
-        dsrtp_err cerr = dsrtpd_ng_cache_put(cache, now, m.cookie, ss, sl, reply, out_len);
+    send(ctx, reply, out_len);
+    if (src_len <= DSRTPD_NG_CACHE_MAX_SRC) {
+        dsrtp_err cerr = dsrtpd_ng_cache_put(cache, now, m.cookie, src, src_len, reply, out_len);
         (void)cerr; /* not cached: a resend is acted on again, as without a cache */
     }
     /* The reply may hold SDES keys (crypto lines): do not leave them in the buffer. */
     dsrtp_secure_wipe(reply, out_len);
 }
 
+typedef struct udp_peer {
+    int fd;
+    const struct sockaddr_storage *ss;
+    socklen_t sl;
+} udp_peer;
+
+static void udp_send(void *ctx, const uint8_t *p, size_t len)
+{
+    const udp_peer *u = ctx;
+    (void)sendto(u->fd, p, len, 0, (const struct sockaddr *)u->ss, u->sl);
+}
+
 void gw_ng_readable(gw *g, int fd)
 {
-    if (cache == NULL &&
-        dsrtpd_ng_cache_new(128, sizeof reply, DSRTPD_NG_CACHE_DEFAULT_TTL, &cache) != DSRTP_OK) {
-        gw_log("error", "msg=\"cannot allocate the ng cache\"");
-        return;
-    }
     for (int budget = 0; budget < 32; budget++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
@@ -319,7 +419,8 @@ void gw_ng_readable(gw *g, int fd)
         if (n <= 0) {
             return;
         }
-        handle(g, fd, (size_t)n, &ss, sl);
+        udp_peer u = {fd, &ss, sl};
+        gw_ng_request(g, rx, (size_t)n, &ss, sl, udp_send, &u);
     }
 }
 

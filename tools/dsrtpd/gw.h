@@ -8,11 +8,18 @@
  *   control.c  ng commands (offer, answer, delete, query, list, statistics, ping)
  *   metrics.c  Prometheus /metrics on its own libmicrohttpd thread
  *
- * Threading: one worker thread owns every call, leg and session. The metrics thread reads
+ *   worker.c   worker threads: one epoll loop each over its calls' legs; jobs from main
+ *
+ * Threading: the main thread runs the ng control socket and signals on the root context.
+ * Each worker thread has its own gw context (epoll set, calls, counters, packet buffers) and
+ * alone touches its calls, legs and sessions; the main thread reaches a call by posting a job
+ * to the owning worker and waiting for it (call setup only, never per packet). The port pool
+ * (root) is shared under a mutex taken at call setup and teardown. The metrics thread reads
  * only the atomic counters in gw_metrics. */
 #ifndef DSRTPD_GW_H
 #define DSRTPD_GW_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +33,8 @@
 #define GW_SDP_MAX 65536
 #define GW_PKT_MAX 2048
 #define GW_SDES_OFFERED 2
+#define GW_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
+#define GW_WORKERS_MAX 64
 
 /* What the ng flags ask for on the side the offer goes to (and for the answer). */
 typedef enum gw_ice { GW_ICE_DEFAULT = 0, GW_ICE_FORCE, GW_ICE_REMOVE } gw_ice;
@@ -45,7 +54,7 @@ typedef struct gw_opts {
 } gw_opts;
 
 /* Tags for epoll's data.ptr: every registered object starts with one. */
-typedef enum gw_fd_kind { GW_FD_NG = 1, GW_FD_SIGNAL, GW_FD_LEG, GW_FD_NG_TCP } gw_fd_kind;
+typedef enum gw_fd_kind { GW_FD_NG = 1, GW_FD_SIGNAL, GW_FD_LEG, GW_FD_NG_TCP, GW_FD_WAKE } gw_fd_kind;
 
 struct gw_call;
 
@@ -109,6 +118,7 @@ typedef struct gw_config {
     uint16_t port_min, port_max;
     unsigned timeout; /* seconds */
     unsigned max_calls;
+    unsigned workers; /* worker threads, each with its own epoll loop */
     const char *log_path;
     bool verbose;
 } gw_config;
@@ -131,7 +141,30 @@ typedef struct gw {
     bool stopping;
     uint8_t pkt[GW_PKT_MAX + 64];
     uint8_t tx[GW_PKT_MAX + 64];
+    /* Threads. root: the main context (port pool, workers); a worker's root points there. */
+    struct gw *root;
+    struct gw *workers[GW_WORKERS_MAX]; /* root only */
+    unsigned worker_count, next_worker;  /* root only */
+    unsigned worker_id;
+    gw_call *dead_calls;                 /* deleted, freed at the end of the loop iteration */
+    gw_fd_kind wake_tag;                 /* GW_FD_WAKE: the eventfd jobs arrive on */
+    int wake_fd;
+    pthread_t thread;
+    pthread_mutex_t job_lock;
+    pthread_cond_t job_cond;
+    struct gw_job *jobs;
+    /* Batched receive: GW_BATCH datagrams, each with room for the SRTCP trailer added on
+     * the way out (worker only). */
+    uint8_t batch[GW_BATCH][GW_PKT_MAX + 64];
 } gw;
+
+/* A function run on a worker's thread on behalf of the main thread. */
+typedef struct gw_job {
+    void (*fn)(gw *w, void *arg);
+    void *arg;
+    bool done;
+    struct gw_job *next;
+} gw_job;
 
 /* net.c */
 int gw_udp_bind(const dsrtp_addr *a, int *fd);
@@ -141,6 +174,10 @@ void gw_from_sockaddr(const void *ss, dsrtp_addr *a);
 void gw_addr_ip(const dsrtp_addr *a, char *out, size_t cap);
 int gw_log_open(const char *path);
 void gw_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gw_log_set_verbose(bool on);
+/* A peer address for the log: "ip:port" with --verbose, else with the host part hidden
+ * ("192.0.2.x:5060", "[2001:db8:1::x]:5060"). */
+void gw_addr_log(const dsrtp_addr *a, char *out, size_t cap);
 
 /* ports.c */
 int gw_ports_init(gw_ports *p, uint16_t min, uint16_t max);
@@ -148,6 +185,7 @@ void gw_ports_clear(gw_ports *p);
 /* Binds an even port on the interface: 0 (fd and port set), or -1 when none is free. */
 int gw_ports_take(gw *g, int *fd, uint16_t *port);
 void gw_ports_give(gw_ports *p, uint16_t port);
+size_t gw_ports_free(gw_ports *p);
 
 /* call.c */
 gw_call *gw_call_find(gw *g, const char *callid);
@@ -174,8 +212,32 @@ void gw_leg_readable(gw *g, gw_leg *l);
 void gw_leg_flush(gw *g, gw_leg *l);
 
 /* control.c */
+typedef void (*gw_ng_send_fn)(void *ctx, const uint8_t *reply, size_t len);
+/* Acts on one request msg[0..len) ("<cookie> <dict>") from src (the peer's sockaddr_storage,
+ * src_len bytes of it used: logged, and the retransmission cache's key); hands the reply, if
+ * any, to send(ctx, ...) before returning. */
+void gw_ng_request(gw *g, const uint8_t *msg, size_t len, const void *src, size_t src_len,
+                   gw_ng_send_fn send, void *ctx);
 void gw_ng_readable(gw *g, int fd);
 void gw_ng_shutdown(void);
+
+/* control_tcp.c: ng over TCP on the --listen-ng address (requests back to back, each one
+ * cookie, space, bencoded dict). open registers one epoll fd tagged `tag` in g->epfd. */
+int gw_ng_tcp_open(gw *g, const dsrtp_addr *a, void *tag);
+void gw_ng_tcp_readable(gw *g);
+void gw_ng_tcp_close(void);
+
+/* worker.c */
+int gw_workers_start(gw *root, unsigned count);
+void gw_workers_stop(gw *root); /* ends every call (close_notify), joins the threads */
+/* Runs fn(w, arg) on worker w's thread and waits for it to finish. Main thread only. */
+void gw_worker_run(gw *w, void (*fn)(gw *w, void *arg), void *arg);
+/* The worker owning call-id, or NULL. Main thread only. */
+gw *gw_worker_find(gw *root, const char *callid);
+/* The worker a new call goes to (round-robin). Main thread only. */
+gw *gw_worker_pick(gw *root);
+/* Adds every worker's counters and the root's into out (any thread). */
+void gw_metrics_sum(gw *root, gw_metrics *out);
 
 /* metrics.c */
 int gw_metrics_start(gw *g);

@@ -2,10 +2,11 @@
  *
  *   dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR
  *          --port-min N --port-max N [--timeout SECONDS] [--max-calls N] [--log FILE]
- *          [--foreground] [--verbose]
+ *          [--workers N] [--foreground] [--verbose]
  *
- * One worker thread runs an epoll loop over the ng socket, a signalfd and every leg's
- * socket; session timers and the media timeout are checked when due. SIGTERM/SIGINT end
+ * The main thread runs an epoll loop over the ng socket(s) and a signalfd; --workers
+ * threads (default: one per online core) each run an epoll loop over the leg sockets of the
+ * calls they own (worker.c), checking session timers and the media timeout when due. SIGTERM/SIGINT end
  * every call (close_notify on DTLS legs) and exit 0; SIGHUP reopens the log file. The
  * process always stays in the foreground (--foreground is accepted for compatibility). */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #define TICK_US 1000000u /* media timeout granularity */
 
 static gw_fd_kind ng_tag = GW_FD_NG;
+static gw_fd_kind ng_tcp_tag = GW_FD_NG_TCP;
 static gw_fd_kind signal_tag = GW_FD_SIGNAL;
 
 static int usage(void)
@@ -31,7 +33,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR\n"
             "              --port-min N --port-max N [--timeout SECONDS] [--max-calls N]\n"
-            "              [--log FILE] [--foreground] [--verbose]\n");
+            "              [--log FILE] [--workers N] [--foreground] [--verbose]\n");
     return 2;
 }
 
@@ -54,9 +56,13 @@ static int parse_args(int argc, char **argv, gw_config *c)
         {"port-max", required_argument, NULL, 'b'},  {"timeout", required_argument, NULL, 't'},
         {"max-calls", required_argument, NULL, 'm'}, {"log", required_argument, NULL, 'l'},
         {"foreground", no_argument, NULL, 'f'},      {"verbose", no_argument, NULL, 'v'},
+        {"workers", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
-    *c = (gw_config){.timeout = 60, .max_calls = 10000};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    *c = (gw_config){.timeout = 60, .max_calls = 10000,
+                     .workers = cores < 1 ? 1u : cores > GW_WORKERS_MAX ? GW_WORKERS_MAX
+                                                                        : (unsigned)cores};
     int opt;
     while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (opt) {
@@ -76,6 +82,12 @@ static int parse_args(int argc, char **argv, gw_config *c)
         case 't': c->timeout = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'm': c->max_calls = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'l': c->log_path = optarg; break;
+        case 'w':
+            c->workers = (unsigned)strtoul(optarg, NULL, 10);
+            if (c->workers == 0 || c->workers > GW_WORKERS_MAX) {
+                return -1;
+            }
+            break;
         case 'f': break;
         case 'v': c->verbose = true; break;
         default: return -1;
@@ -100,7 +112,7 @@ static int open_ng(gw *g)
     dsrtp_addr a;
     int fd = -1;
     if (dsrtp_addr_parse(g->cfg.listen_ng, strlen(g->cfg.listen_ng), &a) != DSRTP_OK ||
-        gw_udp_bind(&a, &fd) != 0) {
+        gw_udp_bind(&a, &fd) != 0 || gw_ng_tcp_open(g, &a, &ng_tcp_tag) != 0) {
         fprintf(stderr, "dsrtpd: cannot listen on ng address %s: %s\n", g->cfg.listen_ng,
                 strerror(errno));
         return -1;
@@ -168,6 +180,8 @@ static void run(gw *g, int ng_fd, int sig_fd)
             gw_fd_kind kind = *(const gw_fd_kind *)evs[i].data.ptr;
             if (kind == GW_FD_NG) {
                 gw_ng_readable(g, ng_fd);
+            } else if (kind == GW_FD_NG_TCP) {
+                gw_ng_tcp_readable(g);
             } else if (kind == GW_FD_SIGNAL) {
                 on_signal(g, sig_fd);
             } else if (kind == GW_FD_LEG) {
@@ -196,11 +210,13 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &g.cfg) != 0) {
         return usage();
     }
+    gw_log_set_verbose(g.cfg.verbose);
     if (gw_log_open(g.cfg.log_path) != 0) {
         fprintf(stderr, "dsrtpd: cannot open log %s\n", g.cfg.log_path);
         return 1;
     }
     g.next_deadline = DSRTP_TIME_NEVER;
+    g.root = &g;
     g.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (g.epfd < 0 || gw_ports_init(&g.ports, g.cfg.port_min, g.cfg.port_max) != 0) {
         fprintf(stderr, "dsrtpd: bad port range %u..%u\n", g.cfg.port_min, g.cfg.port_max);
@@ -215,15 +231,23 @@ int main(int argc, char **argv)
     if (sig_fd < 0 || ng_fd < 0) {
         return 1;
     }
+    /* after the signal mask is set: the workers inherit it */
+    if (gw_workers_start(&g, g.cfg.workers) != 0) {
+        fprintf(stderr, "dsrtpd: cannot start %u worker threads\n", g.cfg.workers);
+        return 1;
+    }
     if (gw_metrics_start(&g) != 0) {
         fprintf(stderr, "dsrtpd: cannot serve metrics on %s\n", g.cfg.listen_http);
         return 1;
     }
-    gw_log("info", "msg=\"started\" ng=%s http=%s interface=%s ports=%u-%u timeout=%u",
+    gw_log("info", "msg=\"started\" ng=%s http=%s interface=%s ports=%u-%u timeout=%u "
+                   "workers=%u",
            g.cfg.listen_ng, g.cfg.listen_http, g.cfg.interface, g.cfg.port_min,
-           g.cfg.port_max, g.cfg.timeout);
+           g.cfg.port_max, g.cfg.timeout, g.cfg.workers);
     run(&g, ng_fd, sig_fd);
+    gw_workers_stop(&g);
     gw_metrics_stop();
+    gw_ng_tcp_close();
     gw_ng_shutdown();
     dsrtp_cert_free(g.cert);
     gw_ports_clear(&g.ports);

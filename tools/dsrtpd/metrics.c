@@ -1,5 +1,5 @@
 /* Prometheus text exposition on --listen-http (GET /metrics), served by libmicrohttpd on its
- * own thread. The worker thread only bumps atomic counters (relaxed); this thread reads
+ * own thread. The worker threads only bump their atomic counters (relaxed); this thread reads
  * them. Nothing here touches calls, legs or sessions. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -135,7 +135,9 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
         if (text == NULL) {
             return MHD_NO;
         }
-        size_t len = render(&metrics_gw->m, text, cap);
+        gw_metrics sum; /* the workers' counters and the control thread's, added up */
+        gw_metrics_sum(metrics_gw, &sum);
+        size_t len = render(&sum, text, cap);
         r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
         if (r == NULL) {
             free(text);

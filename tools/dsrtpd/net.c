@@ -95,6 +95,30 @@ int gw_sendto(int fd, const dsrtp_addr *to, const uint8_t *buf, size_t len)
 
 static FILE *log_file;
 static const char *log_path;
+static bool log_verbose; /* set once at startup, before any other thread exists */
+
+void gw_log_set_verbose(bool on)
+{
+    log_verbose = on;
+}
+
+void gw_addr_log(const dsrtp_addr *a, char *out, size_t cap)
+{
+    if (log_verbose) {
+        char ip[64];
+        gw_addr_ip(a, ip, sizeof ip);
+        snprintf(out, cap, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, a->port);
+    } else if (a->family == 6) {
+        /* the /48 stays (the network); the rest says which subscriber */
+        snprintf(out, cap, "[%x:%x:%x::x]:%u", (unsigned)(a->ip[0] << 8 | a->ip[1]),
+                 (unsigned)(a->ip[2] << 8 | a->ip[3]), (unsigned)(a->ip[4] << 8 | a->ip[5]),
+                 a->port);
+    } else if (a->family == 4) {
+        snprintf(out, cap, "%u.%u.%u.x:%u", a->ip[0], a->ip[1], a->ip[2], a->port);
+    } else {
+        snprintf(out, cap, "unknown");
+    }
+}
 
 int gw_log_open(const char *path)
 {
@@ -126,6 +150,7 @@ void gw_log(const char *level, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    flockfile(f); /* one whole line at a time: workers and the control thread all log */
     fprintf(f, "ts=%s.%03ldZ level=%s ", when, ts.tv_nsec / 1000000L, level);
     va_list ap;
     va_start(ap, fmt);
@@ -133,4 +158,5 @@ void gw_log(const char *level, const char *fmt, ...)
     va_end(ap);
     fputc('\n', f);
     fflush(f);
+    funlockfile(f);
 }

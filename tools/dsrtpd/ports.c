@@ -2,13 +2,17 @@
  * port above each stays free for a future separate RTCP socket). Ports are handed out
  * round-robin so that a port just released is not reused at once (late packets of the old
  * call would reach the new one). A port the kernel refuses (taken by another program) is
- * skipped. */
+ * skipped. There is one pool (the root context's), shared by the workers under a mutex
+ * that is taken at call setup and teardown only. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gw.h"
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int gw_ports_init(gw_ports *p, uint16_t min, uint16_t max)
 {
@@ -34,7 +38,9 @@ void gw_ports_clear(gw_ports *p)
 
 int gw_ports_take(gw *g, int *fd, uint16_t *port)
 {
-    gw_ports *p = &g->ports;
+    gw_ports *p = &g->root->ports;
+    int rc = -1;
+    pthread_mutex_lock(&pool_lock);
     for (size_t tried = 0; tried < p->count; tried++) {
         size_t i = (p->next + tried) % p->count;
         if (p->used[i]) {
@@ -49,9 +55,11 @@ int gw_ports_take(gw *g, int *fd, uint16_t *port)
         p->in_use++;
         p->next = (i + 1) % p->count;
         *port = a.port;
-        return 0;
+        rc = 0;
+        break;
     }
-    return -1;
+    pthread_mutex_unlock(&pool_lock);
+    return rc;
 }
 
 void gw_ports_give(gw_ports *p, uint16_t port)
@@ -60,8 +68,18 @@ void gw_ports_give(gw_ports *p, uint16_t port)
         return;
     }
     size_t i = (size_t)(port - p->min) / 2;
+    pthread_mutex_lock(&pool_lock);
     if (p->used[i]) {
         p->used[i] = 0;
         p->in_use--;
     }
+    pthread_mutex_unlock(&pool_lock);
+}
+
+size_t gw_ports_free(gw_ports *p)
+{
+    pthread_mutex_lock(&pool_lock);
+    size_t n = p->count - p->in_use;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
 }

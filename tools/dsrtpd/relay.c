@@ -1,11 +1,15 @@
 /* Media relay. A datagram on leg X's socket goes through X's session: STUN and DTLS are
  * consumed there; SRTP/SRTCP is authenticated and decrypted in place (plain RTP on a
  * plain leg passes the session's checks too). What comes out is re-protected in place with
- * the other leg's session and sent from the other leg's socket. Nothing here allocates:
- * the packet lives in the gateway's one receive buffer, with room for the largest SRTCP
- * trailer. Nothing unauthenticated crosses: a packet the session refuses is counted and
- * dropped. */
+ * the other leg's session and sent from the other leg's socket. I/O is batched: one
+ * recvmmsg takes up to GW_BATCH datagrams from a readable leg into the worker's batch
+ * buffers (each with room for the largest SRTCP trailer), every one is unprotected and
+ * re-protected in place, and one sendmmsg sends what the batch produced for the other leg.
+ * Nothing here allocates or locks. Nothing unauthenticated crosses: a packet the session
+ * refuses is counted and dropped. */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <dsrtp/io.h>
@@ -15,9 +19,12 @@
 static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
 {
     const char *side = l->idx == 0 ? "A" : "B";
+    char peer[80];
     switch (e->kind) {
     case DSRTP_SESSION_EV_CONNECTED:
-        gw_log("info", "msg=\"ICE path nominated\" call=\"%s\" leg=%s", l->call->callid, side);
+        gw_addr_log(&e->addr, peer, sizeof peer);
+        gw_log("info", "msg=\"ICE path nominated\" call=\"%s\" leg=%s peer=%s", l->call->callid,
+               side, peer);
         break;
     case DSRTP_SESSION_EV_KEYS_READY: {
         l->ready = true;
@@ -35,8 +42,9 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
         break;
     }
     case DSRTP_SESSION_EV_ADDRESS_CHANGED:
-        gw_log("debug", "msg=\"media address changed\" call=\"%s\" leg=%s", l->call->callid,
-               side);
+        gw_addr_log(&e->addr, peer, sizeof peer);
+        gw_log("debug", "msg=\"media address changed\" call=\"%s\" leg=%s peer=%s",
+               l->call->callid, side, peer);
         break;
     case DSRTP_SESSION_EV_FAILED:
         l->failed = true;
@@ -83,69 +91,143 @@ void gw_leg_flush(gw *g, gw_leg *l)
     }
 }
 
-/* Re-protects the plain packet in g->pkt for leg `to` and sends it. */
-static void forward(gw *g, gw_leg *from, gw_leg *to, bool rtcp, size_t len)
+/* Re-protects the plain packet in buf for leg `to`; fills the address it goes to.
+ * false (counted as dropped) when it cannot go. */
+static bool reprotect(gw *g, gw_leg *to, bool rtcp, uint8_t *buf, size_t len, size_t *out_len,
+                      struct sockaddr_storage *ss, socklen_t *sl)
 {
     if (to->session == NULL || !to->ready) {
         atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
-        return;
+        return false;
     }
-    size_t out_len = 0;
     dsrtp_addr dest;
-    dsrtp_err err = dsrtp_session_protect(to->session, rtcp, g->pkt, len, sizeof g->pkt,
-                                          &out_len, &dest);
-    if (err != DSRTP_OK || gw_sendto(to->fd, &dest, g->pkt, out_len) != 0) {
+    unsigned dl = 0;
+    dsrtp_err err = dsrtp_session_protect(to->session, rtcp, buf, len, GW_PKT_MAX + 64,
+                                          out_len, &dest);
+    if (err != DSRTP_OK || gw_to_sockaddr(&dest, ss, &dl) != 0) {
         atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
-        return;
+        return false;
     }
-    if (rtcp) {
-        to->rtcp_out++;
-    } else {
-        to->rtp_out++;
+    *sl = (socklen_t)dl;
+    return true;
+}
+
+/* Sends the first n prepared messages from leg `to`, counting what left. */
+static void send_batch(gw *g, gw_leg *from, gw_leg *to, struct mmsghdr *msgs, unsigned n,
+                       const bool *rtcp)
+{
+    unsigned sent = 0;
+    while (sent < n) {
+        int r = sendmmsg(to->fd, msgs + sent, n - sent, 0);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            /* The first message was refused (full buffer, ICMP error): drop it, go on. */
+            atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
+            sent++;
+            continue;
+        }
+        for (unsigned i = sent; i < sent + (unsigned)r; i++) {
+            size_t len = msgs[i].msg_len;
+            if (rtcp[i]) {
+                to->rtcp_out++;
+            } else {
+                to->rtp_out++;
+            }
+            to->bytes_out += len;
+            atomic_fetch_add_explicit(&g->m.packets[from->idx][rtcp[i] ? 1 : 0], 1,
+                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&g->m.bytes[from->idx], len, memory_order_relaxed);
+        }
+        sent += (unsigned)r;
     }
-    to->bytes_out += len;
-    atomic_fetch_add_explicit(&g->m.packets[from->idx][rtcp ? 1 : 0], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&g->m.bytes[from->idx], len, memory_order_relaxed);
 }
 
 void gw_leg_readable(gw *g, gw_leg *l)
 {
     gw_call *c = l->call;
     gw_leg *other = &c->leg[1 - l->idx];
-    for (int budget = 0; budget < 64 && !c->dead; budget++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        /* Room is kept after GW_PKT_MAX for the SRTCP trailer the other leg adds. */
-        ssize_t n = recvfrom(l->fd, g->pkt, GW_PKT_MAX, 0, (struct sockaddr *)&ss, &sl);
-        if (n < 0) {
+    struct mmsghdr in[GW_BATCH];
+    struct iovec iov[GW_BATCH];
+    struct sockaddr_storage src[GW_BATCH];
+    struct mmsghdr out[GW_BATCH];
+    struct iovec oiov[GW_BATCH];
+    struct sockaddr_storage dst[GW_BATCH];
+    bool rtcp_of[GW_BATCH];
+    for (int round = 0; round < 2 && !c->dead; round++) {
+        for (unsigned i = 0; i < GW_BATCH; i++) {
+            /* Room is kept after GW_PKT_MAX for the SRTCP trailer the other leg adds. */
+            iov[i] = (struct iovec){.iov_base = g->batch[i], .iov_len = GW_PKT_MAX};
+            in[i].msg_hdr = (struct msghdr){.msg_name = &src[i], .msg_namelen = sizeof src[i],
+                                            .msg_iov = &iov[i], .msg_iovlen = 1};
+            in[i].msg_len = 0;
+        }
+        int n = recvmmsg(l->fd, in, GW_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0) {
             return; /* EAGAIN: drained (other errors: ICMP noise, try next time) */
         }
-        if (l->session == NULL || n == 0) {
+        if (l->session == NULL) {
             continue; /* no session yet (plain or SDES leg before the answer) */
         }
-        dsrtp_addr from;
-        gw_from_sockaddr(&ss, &from);
         dsrtp_time now = dsrtp_io_now();
-        dsrtp_input in;
-        dsrtp_err err = dsrtp_session_handle_datagram(l->session, now, &from, g->pkt,
-                                                      (size_t)n, &in);
-        if (err == DSRTP_ERR_AUTH) {
-            l->auth_failures++;
-            atomic_fetch_add_explicit(&g->m.auth_failures, 1, memory_order_relaxed);
-        } else if (err == DSRTP_ERR_REPLAY) {
-            l->replays++;
-            atomic_fetch_add_explicit(&g->m.replays, 1, memory_order_relaxed);
-        } else if (err == DSRTP_OK && in.kind != DSRTP_INPUT_CONSUMED) {
-            bool rtcp = in.kind == DSRTP_INPUT_RTCP;
-            if (rtcp) {
-                l->rtcp_in++;
-            } else {
-                l->rtp_in++;
+        unsigned nout = 0;
+        bool consumed = false;
+        for (int i = 0; i < n; i++) {
+            size_t len = in[i].msg_len;
+            if (len == 0 || (in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+                continue;
             }
-            l->bytes_in += in.len;
-            c->last_media = now;
-            forward(g, l, other, rtcp, in.len);
+            dsrtp_addr from;
+            gw_from_sockaddr(&src[i], &from);
+            dsrtp_input res;
+            dsrtp_err err = dsrtp_session_handle_datagram(l->session, now, &from, g->batch[i],
+                                                          len, &res);
+            if (err == DSRTP_ERR_AUTH) {
+                l->auth_failures++;
+                atomic_fetch_add_explicit(&g->m.auth_failures, 1, memory_order_relaxed);
+            } else if (err == DSRTP_ERR_REPLAY) {
+                l->replays++;
+                atomic_fetch_add_explicit(&g->m.replays, 1, memory_order_relaxed);
+            } else if (err == DSRTP_OK && res.kind == DSRTP_INPUT_CONSUMED) {
+                consumed = true;
+            } else if (err == DSRTP_OK) {
+                bool rtcp = res.kind == DSRTP_INPUT_RTCP;
+                if (rtcp) {
+                    l->rtcp_in++;
+                } else {
+                    l->rtp_in++;
+                }
+                l->bytes_in += res.len;
+                c->last_media = now;
+                size_t out_len = 0;
+                socklen_t sl = 0;
+                if (reprotect(g, other, rtcp, g->batch[i], res.len, &out_len, &dst[nout],
+                              &sl)) {
+                    oiov[nout] = (struct iovec){.iov_base = g->batch[i], .iov_len = out_len};
+                    out[nout].msg_hdr = (struct msghdr){.msg_name = &dst[nout],
+                                                        .msg_namelen = sl,
+                                                        .msg_iov = &oiov[nout],
+                                                        .msg_iovlen = 1};
+                    out[nout].msg_len = 0;
+                    rtcp_of[nout] = rtcp;
+                    nout++;
+                }
+            } else {
+                consumed = true; /* other verdicts: let the session report what it wants */
+            }
+            if (consumed) {
+                /* STUN/DTLS may have produced answers or events: send them in order. */
+                gw_leg_flush(g, l);
+                consumed = false;
+            }
         }
-        gw_leg_flush(g, l);
+        if (nout > 0) {
+            send_batch(g, l, other, out, nout, rtcp_of);
+        }
+        gw_leg_flush(g, l); /* events media may raise (latching), and the next deadline */
+        if (n < GW_BATCH) {
+            return;
+        }
     }
 }

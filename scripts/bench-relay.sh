@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The dsrtpd relay benchmark: for each call count N, a fresh `dsrtpd --workers 1` and
+# bench/relay_load (unpinned unless RELAY_PIN=1): N calls set up over ng, each a DTLS-SRTP
+# leg (real handshake, the library's session API on the generator side) and a plain RTP
+# leg, then 50 packets/s of 160-byte audio on every call in BOTH directions (so N calls =
+# 100*N packets/s relayed), spread evenly over each 20 ms interval. Prints one row per N:
+# packets/s relayed, loss, latency added between the generator's send and receive (two
+# loopback hops plus the gateway), and the growth of dsrtpd's RSS per call.
+#
+# usage: scripts/bench-relay.sh BUILD_DIR [N ...]   (env RELAY_SECONDS: media seconds, 5)
+set -u
+BUILD=${1:?usage: bench-relay.sh BUILD_DIR [N ...]}
+shift
+COUNTS=${*:-250 500 1000 1500 2000}
+SECONDS_MEDIA=${RELAY_SECONDS:-5}
+DSRTPD=$BUILD/dsrtpd
+LOAD=$BUILD/relay_load
+if [ ! -x "$DSRTPD" ] || [ ! -x "$LOAD" ]; then
+    echo "bench-relay: $DSRTPD or $LOAD missing (configure with -DDSRTP_BENCH=ON)" >&2
+    exit 1
+fi
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+PIN_GW="" PIN_LOAD=""
+# RELAY_PIN=1 pins dsrtpd to CPU 0 and the generator to CPU 1 (slower here: see the report)
+if [ -n "${RELAY_PIN:-}" ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_GW="taskset -c 0" PIN_LOAD="taskset -c 1"
+fi
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-relay.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+echo "dsrtpd relay: one worker thread, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), loopback"
+echo "each call: DTLS-SRTP leg + plain RTP leg, 50 pkt/s of 160-byte audio each way; ${SECONDS_MEDIA} s per row"
+fmt="%6s %9s %8s %8s %8s %9s %9s\n"
+printf "$fmt" calls "pps" "loss" "median" "p99" "p99.9" "RSS/call"
+printf "$fmt" "" relayed "%" "us" "us" "us" "KiB"
+for n in $COUNTS; do
+    base=$((20000 + (RANDOM % 50) * 2))
+    ng_port=$((10000 + RANDOM % 5000))
+    $PIN_GW "$DSRTPD" --listen-ng 127.0.0.1:$ng_port --listen-http 127.0.0.1:$((ng_port + 1)) \
+        --interface 127.0.0.1 --port-min $base --port-max $((base + 4 * n + 200)) \
+        --workers 1 --timeout 120 --max-calls $((n + 10)) --log "$WORK/dsrtpd.log" \
+        2>"$WORK/dsrtpd.err" &
+    gw=$!
+    sleep 0.5
+    line=$($PIN_LOAD "$LOAD" --ng 127.0.0.1:$ng_port --calls "$n" --seconds "$SECONDS_MEDIA" \
+        --pid "$gw" 2>"$WORK/load.err")
+    rc=$?
+    kill "$gw" 2>/dev/null
+    wait "$gw" 2>/dev/null
+    if [ $rc -ne 0 ] || [ -z "$line" ]; then
+        printf "%6s  failed: %s\n" "$n" "$(tail -1 "$WORK/load.err")"
+        continue
+    fi
+    get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
+    printf "$fmt" "$n" "$(get pps_relayed)" "$(get loss_pct)" "$(get lat_p50_us)" \
+        "$(get lat_p99_us)" "$(get lat_p999_us)" "$(get rss_kib_per_call)"
+    [ -n "${RELAY_VERBOSE:-}" ] && echo "  $line"
+done
+echo "latency: generator send -> generator receive (both loopback hops + dsrtpd); loss < 0.1% is the bar"

@@ -1,0 +1,200 @@
+// One WebRTC call from a headless Chromium, for tests/cli/test_browser_dsrtpd.sh.
+//
+//   node call.mjs --role offer|answer --local-sdp FILE --remote-sdp FILE [--seconds N]
+//                 [--wait-remote S] [--chromium PATH]
+//
+// Serves a tiny page on http://127.0.0.1:<free port>; the page takes the fake microphone and
+// sends it as PCMU only, with no STUN server. As offerer it writes its offer to --local-sdp
+// (temporary file, then rename) once ICE gathering is complete, then waits for the answer
+// in --remote-sdp (the test script puts it there after the ng exchange). As answerer it
+// waits for the offer in --remote-sdp first and writes its answer. After the connection is
+// up the call runs for --seconds, then one JSON line of getStats() facts is printed on
+// stdout. Exit 0 when the line was printed (the caller judges the values), 1 on any error
+// (also a JSON line, with "error").
+import fs from 'node:fs';
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+function parseArgs(argv) {
+    const o = { role: 'offer', seconds: 4, waitRemote: 30, chromium: '/usr/bin/chromium' };
+    for (let i = 0; i < argv.length; i += 2) {
+        const k = argv[i], v = argv[i + 1];
+        if (v === undefined) throw new Error(`missing value for ${k}`);
+        if (k === '--role') o.role = v;
+        else if (k === '--local-sdp') o.localSdp = v;
+        else if (k === '--remote-sdp') o.remoteSdp = v;
+        else if (k === '--seconds') o.seconds = Number(v);
+        else if (k === '--wait-remote') o.waitRemote = Number(v);
+        else if (k === '--chromium') o.chromium = v;
+        else throw new Error(`unknown option ${k}`);
+    }
+    if (!o.localSdp || !o.remoteSdp) throw new Error('--local-sdp and --remote-sdp are required');
+    if (o.role !== 'offer' && o.role !== 'answer') throw new Error('--role is offer or answer');
+    return o;
+}
+
+// The page: everything runs in the browser; node calls these functions with page.evaluate.
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>dsrtp call</title></head>
+<body><audio id="remote" autoplay></audio>
+<script>
+let pc = null;
+let wasConnected = false;
+const gathered = () => new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') resolve();
+    });
+});
+// The microphone on the one audio transceiver (new, or the offer's), PCMU only.
+const setupAudio = async (tr) => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const track = stream.getAudioTracks()[0];
+    if (tr) {
+        await tr.sender.replaceTrack(track);
+        tr.sender.setStreams(stream);
+        tr.direction = 'sendrecv';
+    } else {
+        tr = pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+    }
+    const pcmu = RTCRtpReceiver.getCapabilities('audio').codecs
+        .filter((c) => c.mimeType.toLowerCase() === 'audio/pcmu');
+    tr.setCodecPreferences(pcmu);
+};
+const newPc = () => {
+    // max-bundle, as most WebRTC applications set it: the remote offer must offer BUNDLE.
+    pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState === 'connected') wasConnected = true;
+    });
+    pc.addEventListener('track', (e) => {
+        const el = document.getElementById('remote');
+        el.srcObject = e.streams[0] || new MediaStream([e.track]);
+        el.play().catch(() => {});
+    });
+};
+window.makeOffer = async () => {
+    newPc();
+    await setupAudio(null);
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered();
+    return pc.localDescription.sdp;
+};
+window.applyAnswer = async (sdp) => {
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+};
+window.makeAnswer = async (sdp) => {
+    newPc();
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await setupAudio(pc.getTransceivers()[0]);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered();
+    return pc.localDescription.sdp;
+};
+window.state = () => ({ connectionState: pc.connectionState, wasConnected });
+window.collect = async () => {
+    const out = {
+        connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState,
+        wasConnected, dtlsState: null, srtpCipher: null, tlsVersion: null, dtlsRole: null,
+        dtlsCipher: null, packetsReceived: 0, packetsSent: 0, codec: null,
+        selectedPair: null,
+    };
+    const report = await pc.getStats();
+    const byId = new Map();
+    report.forEach((s) => byId.set(s.id, s));
+    report.forEach((s) => {
+        if (s.type === 'transport') {
+            out.dtlsState = s.dtlsState ?? null;
+            out.srtpCipher = s.srtpCipher ?? null;
+            out.tlsVersion = s.tlsVersion ?? null;
+            out.dtlsRole = s.dtlsRole ?? null;
+            out.dtlsCipher = s.dtlsCipher ?? null;
+            const pair = byId.get(s.selectedCandidatePairId);
+            if (pair) {
+                const l = byId.get(pair.localCandidateId), r = byId.get(pair.remoteCandidateId);
+                out.selectedPair = {
+                    state: pair.state, nominated: pair.nominated,
+                    local: l ? l.address + ':' + l.port : null,
+                    remote: r ? r.address + ':' + r.port : null,
+                };
+            }
+        } else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+            out.packetsReceived += s.packetsReceived || 0;
+            const c = byId.get(s.codecId);
+            if (c) out.codec = c.mimeType;
+        } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+            out.packetsSent += s.packetsSent || 0;
+        }
+    });
+    return out;
+};
+</script></body></html>`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFile(path, seconds) {
+    const until = Date.now() + seconds * 1000;
+    while (Date.now() < until) {
+        if (fs.existsSync(path)) return fs.readFileSync(path, 'utf8');
+        await sleep(100);
+    }
+    throw new Error(`no remote SDP in ${path} after ${seconds} s`);
+}
+
+function writeAtomically(path, text) {
+    fs.writeFileSync(path + '.tmp', text);
+    fs.renameSync(path + '.tmp', path);
+}
+
+async function main() {
+    const o = parseArgs(process.argv.slice(2));
+    const server = http.createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(PAGE);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${server.address().port}/`;
+    const browser = await chromium.launch({
+        executablePath: o.chromium,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync',
+            '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+            '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'],
+    });
+    try {
+        const page = await browser.newPage();
+        page.on('console', (m) => process.stderr.write(`page: ${m.text()}\n`));
+        page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
+        await page.goto(url);
+        if (o.role === 'offer') {
+            writeAtomically(o.localSdp, await page.evaluate(() => window.makeOffer()));
+            process.stderr.write('call.mjs: offer written\n');
+            const answer = await waitFile(o.remoteSdp, o.waitRemote);
+            await page.evaluate((sdp) => window.applyAnswer(sdp), answer);
+            process.stderr.write('call.mjs: answer applied\n');
+        } else {
+            const offer = await waitFile(o.remoteSdp, o.waitRemote);
+            writeAtomically(o.localSdp, await page.evaluate((sdp) => window.makeAnswer(sdp), offer));
+            process.stderr.write('call.mjs: answer written\n');
+        }
+        // Up to 10 s to connect, then the call runs for --seconds.
+        const until = Date.now() + 10000;
+        while (Date.now() < until) {
+            const st = await page.evaluate(() => window.state());
+            if (st.connectionState === 'connected' || st.connectionState === 'failed') break;
+            await sleep(100);
+        }
+        await sleep(o.seconds * 1000);
+        const stats = await page.evaluate(() => window.collect());
+        console.log(JSON.stringify(stats));
+    } finally {
+        await browser.close();
+        server.close();
+    }
+}
+
+main().then(() => process.exit(0), (e) => {
+    console.log(JSON.stringify({ error: String(e && e.message ? e.message : e) }));
+    process.exit(1);
+});

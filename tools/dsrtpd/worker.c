@@ -1,0 +1,223 @@
+/* Worker threads. Each worker is a gw context of its own: an epoll set over the sockets of
+ * the calls it owns, its call list, its counters and its packet buffers; its thread alone
+ * touches them. New calls go to the workers round-robin at offer time. The main thread
+ * reaches a worker by posting a job (a function and its argument) on a mutex-protected
+ * list, waking the worker through an eventfd and waiting on a condition variable until the
+ * worker has run it: the lock is taken at call setup and for control commands only, never
+ * on the packet path. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <dsrtp/io.h>
+
+#include "gw.h"
+
+#define WORKER_TICK_US 1000000u /* media timeout granularity */
+#define WORKER_EVENTS 128
+
+static int wait_ms(const gw *w, dsrtp_time now, dsrtp_time next_tick)
+{
+    dsrtp_time until = w->next_deadline < next_tick ? w->next_deadline : next_tick;
+    if (until <= now) {
+        return 0;
+    }
+    return (int)((until - now + 999) / 1000);
+}
+
+static void run_jobs(gw *w)
+{
+    uint64_t count;
+    while (read(w->wake_fd, &count, sizeof count) == (ssize_t)sizeof count) {
+    }
+    for (;;) {
+        pthread_mutex_lock(&w->job_lock);
+        gw_job *j = w->jobs;
+        if (j != NULL) {
+            w->jobs = j->next;
+        }
+        pthread_mutex_unlock(&w->job_lock);
+        if (j == NULL) {
+            return;
+        }
+        j->fn(w, j->arg);
+        pthread_mutex_lock(&w->job_lock);
+        j->done = true;
+        pthread_cond_broadcast(&w->job_cond);
+        pthread_mutex_unlock(&w->job_lock);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    gw *w = arg;
+    struct epoll_event evs[WORKER_EVENTS];
+    dsrtp_time next_tick = dsrtp_io_now() + WORKER_TICK_US;
+    while (!w->stopping) {
+        int n = epoll_wait(w->epfd, evs, WORKER_EVENTS, wait_ms(w, dsrtp_io_now(), next_tick));
+        for (int i = 0; i < n; i++) {
+            gw_fd_kind kind = *(const gw_fd_kind *)evs[i].data.ptr;
+            if (kind == GW_FD_LEG) {
+                gw_leg *l = evs[i].data.ptr;
+                if (!l->call->dead) {
+                    gw_leg_readable(w, l);
+                }
+            } else if (kind == GW_FD_WAKE) {
+                run_jobs(w);
+            }
+        }
+        dsrtp_time now = dsrtp_io_now();
+        if (now >= w->next_deadline || now >= next_tick) {
+            gw_calls_tick(w, now);
+            if (now >= next_tick) {
+                next_tick = now + WORKER_TICK_US;
+            }
+        }
+        gw_call_reap(w);
+    }
+    gw_calls_close_all(w);
+    gw_call_reap(w);
+    return NULL;
+}
+
+void gw_worker_run(gw *w, void (*fn)(gw *w, void *arg), void *arg)
+{
+    gw_job j = {.fn = fn, .arg = arg};
+    pthread_mutex_lock(&w->job_lock);
+    j.next = NULL;
+    gw_job **tail = &w->jobs;
+    while (*tail != NULL) {
+        tail = &(*tail)->next;
+    }
+    *tail = &j;
+    pthread_mutex_unlock(&w->job_lock);
+    uint64_t one = 1;
+    while (write(w->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+    pthread_mutex_lock(&w->job_lock);
+    while (!j.done) {
+        pthread_cond_wait(&w->job_cond, &w->job_lock);
+    }
+    pthread_mutex_unlock(&w->job_lock);
+}
+
+static void free_worker(gw *w)
+{
+    if (w->wake_fd >= 0) {
+        close(w->wake_fd);
+    }
+    if (w->epfd >= 0) {
+        close(w->epfd);
+    }
+    pthread_mutex_destroy(&w->job_lock);
+    pthread_cond_destroy(&w->job_cond);
+    free(w);
+}
+
+int gw_workers_start(gw *root, unsigned count)
+{
+    if (count == 0 || count > GW_WORKERS_MAX) {
+        return -1;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        gw *w = calloc(1, sizeof *w);
+        if (w == NULL) {
+            return -1;
+        }
+        w->cfg = root->cfg;
+        w->cert = root->cert;
+        w->root = root;
+        w->worker_id = i;
+        w->next_deadline = DSRTP_TIME_NEVER;
+        w->wake_tag = GW_FD_WAKE;
+        pthread_mutex_init(&w->job_lock, NULL);
+        pthread_cond_init(&w->job_cond, NULL);
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_tag};
+        if (w->epfd < 0 || w->wake_fd < 0 ||
+            epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) != 0 ||
+            pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            free_worker(w);
+            return -1;
+        }
+        root->workers[root->worker_count++] = w;
+    }
+    return 0;
+}
+
+static void stop_job(gw *w, void *arg)
+{
+    (void)arg;
+    w->stopping = true;
+}
+
+void gw_workers_stop(gw *root)
+{
+    for (unsigned i = 0; i < root->worker_count; i++) {
+        gw_worker_run(root->workers[i], stop_job, NULL);
+    }
+    for (unsigned i = 0; i < root->worker_count; i++) {
+        pthread_join(root->workers[i]->thread, NULL);
+        free_worker(root->workers[i]);
+        root->workers[i] = NULL;
+    }
+    root->worker_count = 0;
+}
+
+typedef struct find_arg {
+    const char *callid;
+    bool found;
+} find_arg;
+
+static void find_job(gw *w, void *arg)
+{
+    find_arg *f = arg;
+    f->found = gw_call_find(w, f->callid) != NULL;
+}
+
+gw *gw_worker_find(gw *root, const char *callid)
+{
+    for (unsigned i = 0; i < root->worker_count; i++) {
+        find_arg f = {.callid = callid};
+        gw_worker_run(root->workers[i], find_job, &f);
+        if (f.found) {
+            return root->workers[i];
+        }
+    }
+    return NULL;
+}
+
+gw *gw_worker_pick(gw *root)
+{
+    gw *w = root->workers[root->next_worker % root->worker_count];
+    root->next_worker = (root->next_worker + 1) % root->worker_count;
+    return w;
+}
+
+/* gw_metrics holds nothing but atomic_uint_fast64_t counters: add them up as an array. */
+_Static_assert(sizeof(gw_metrics) % sizeof(atomic_uint_fast64_t) == 0,
+               "gw_metrics must hold counters only");
+
+static void add_metrics(gw_metrics *out, gw_metrics *in)
+{
+    atomic_uint_fast64_t *o = (atomic_uint_fast64_t *)(void *)out;
+    atomic_uint_fast64_t *s = (atomic_uint_fast64_t *)(void *)in;
+    size_t n = sizeof(gw_metrics) / sizeof(atomic_uint_fast64_t);
+    for (size_t i = 0; i < n; i++) {
+        uint_fast64_t v = atomic_load_explicit(&s[i], memory_order_relaxed);
+        atomic_fetch_add_explicit(&o[i], v, memory_order_relaxed);
+    }
+}
+
+void gw_metrics_sum(gw *root, gw_metrics *out)
+{
+    memset(out, 0, sizeof *out);
+    add_metrics(out, &root->m);
+    for (unsigned i = 0; i < root->worker_count; i++) {
+        add_metrics(out, &root->workers[i]->m);
+    }
+}
