@@ -57,6 +57,16 @@ typedef struct dsrtp_session_remote {
     size_t sdes_mki_len;
 } dsrtp_session_remote;
 
+/** Fills *out from the peer's m-line (borrowed from a parsed dsrtp_sdp) and the keying
+ *  decision dsrtp_sdp_negotiate made for it: address (c= and m= port; none for a host
+ *  name), DTLS role and fingerprints, ICE credentials when use_ice, the peer's SDES key.
+ *  *out holds a secret (the SDES key): wipe it once passed to dsrtp_session_set_remote.
+ *  DSRTP_ERR_INVALID_ARG for NULL pointers or an oversized key. */
+DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_remote_from_sdp(const dsrtp_sdp_media *m,
+                                                                   const dsrtp_sdp_decision *d,
+                                                                   bool use_ice,
+                                                                   dsrtp_session_remote *out);
+
 /** Session settings; start from dsrtp_session_cfg_init. Pointers are borrowed for the _new
  *  call only (the certificate is referenced). */
 typedef struct dsrtp_session_cfg {

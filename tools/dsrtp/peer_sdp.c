@@ -235,38 +235,6 @@ static void trace_media(const peer *p, const char *what, const dsrtp_sdp_media *
                m->ice_lite ? " (lite)" : "");
 }
 
-/* Fills what the session needs from the peer's m-line and the decision. */
-static int fill_remote(peer *p, const dsrtp_sdp_media *m, dsrtp_session_remote *r)
-{
-    *r = (dsrtp_session_remote){0};
-    const dsrtp_sdp_decision *d = &p->decision;
-    char text[DSRTP_ADDR_TEXT_MAX + 8];
-    const char *ip = m->connection.address;
-    if (ip != NULL && m->port != 0) {
-        bool v6 = strchr(ip, ':') != NULL;
-        snprintf(text, sizeof text, v6 ? "[%s]:%u" : "%s:%u", ip, m->port);
-        r->has_addr = dsrtp_addr_parse(text, strlen(text), &r->addr) == DSRTP_OK;
-    }
-    r->dtls_role = d->role;
-    for (size_t i = 0; i < d->remote_fingerprint_count && i < DSRTP_DTLS_MAX_FINGERPRINTS;
-         i++) {
-        r->fingerprints[i] = d->remote_fingerprints[i];
-        r->fingerprint_count++;
-    }
-    if (m->ice_ufrag != NULL && m->ice_pwd != NULL) {
-        snprintf(r->ice_ufrag, sizeof r->ice_ufrag, "%s", m->ice_ufrag);
-        snprintf(r->ice_pwd, sizeof r->ice_pwd, "%s", m->ice_pwd);
-        r->ice_lite = m->ice_lite;
-    }
-    if (d->keying == DSRTP_KEYING_SDES) {
-        memcpy(r->sdes_key, d->remote_key.key, d->remote_key.key_len);
-        memcpy(r->sdes_salt, d->remote_key.salt, d->remote_key.salt_len);
-        memcpy(r->sdes_mki, d->remote_key.mki, d->remote_key.mki_len);
-        r->sdes_mki_len = d->remote_key.mki_len;
-    }
-    return 0;
-}
-
 static void policy_for(const peer *p, dsrtp_sdp_policy *pol)
 {
     dsrtp_sdp_policy_init(pol);
@@ -326,7 +294,7 @@ int peer_read_answer(peer *p, dsrtp_session_remote *r)
         return -1;
     }
     trace_decision(p);
-    return fill_remote(p, m, r);
+    return dsrtp_session_remote_from_sdp(m, &p->decision, true, r) == DSRTP_OK ? 0 : -1;
 }
 
 /* RFC 3264 §6: a stream we cannot take is answered with port 0, so that the offerer learns
@@ -410,7 +378,8 @@ int peer_answer_offer(peer *p, dsrtp_session_remote *r)
             }
         }
     }
-    if (fill_remote(p, m, r) != 0 || publish(p) != 0) {
+    if (dsrtp_session_remote_from_sdp(m, &p->decision, true, r) != DSRTP_OK ||
+        publish(p) != 0) {
         return -1;
     }
     trace_media(p, "answer written", dsrtp_sdp_get_media(p->local_desc, 0));
