@@ -25,6 +25,10 @@ gw_call *gw_call_find(gw *g, const char *callid)
 
 static void leg_clear(gw *g, gw_leg *l)
 {
+    if (l->rtcp_fd >= 0) {
+        epoll_ctl(g->epfd, EPOLL_CTL_DEL, l->rtcp_fd, NULL);
+        close(l->rtcp_fd);
+    }
     if (l->fd >= 0) {
         epoll_ctl(g->epfd, EPOLL_CTL_DEL, l->fd, NULL);
         close(l->fd);
@@ -37,6 +41,7 @@ static void leg_clear(gw *g, gw_leg *l)
     dsrtp_sdp_decision_wipe(&l->decision);
     dsrtp_secure_wipe(l, sizeof *l);
     l->fd = -1;
+    l->rtcp_fd = -1;
 }
 
 static void call_free(gw *g, gw_call *c)
@@ -69,6 +74,42 @@ static int leg_open(gw *g, gw_call *c, int idx, const char *tag)
     atomic_fetch_add(&g->m.legs_current, 1);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
     return epoll_ctl(g->epfd, EPOLL_CTL_ADD, l->fd, &ev);
+}
+
+/* A separate RTCP socket on our RTP port + 1 for a leg without rtcp-mux (RFC 3550 §11: the
+ * odd port above, which the pool never hands out). Only plain and SDES legs: DTLS without
+ * rtcp-mux would need a second association, so such a leg keeps RTCP on the RTP port. When
+ * the port cannot be had, RTCP stays on the RTP port too (logged). */
+static void leg_open_rtcp(gw *g, gw_leg *l)
+{
+    if (l->rtcp_fd >= 0) {
+        return;
+    }
+    const char *side = l->idx == 0 ? "A" : "B";
+    if (l->keying == DSRTP_KEYING_DTLS) {
+        gw_log("warn", "msg=\"DTLS leg without rtcp-mux: RTCP stays on the RTP port\" "
+                       "call=\"%s\" leg=%s", l->call->callid, side);
+        return;
+    }
+    dsrtp_addr a = g->cfg.iface;
+    a.port = (uint16_t)(l->port + 1);
+    int fd = -1;
+    if (l->port == UINT16_MAX || gw_udp_bind(&a, &fd) != 0) {
+        gw_log("warn", "msg=\"no RTCP port: RTCP stays on the RTP port\" call=\"%s\" leg=%s "
+                       "port=%u", l->call->callid, side, (unsigned)a.port);
+        return;
+    }
+    l->rtcp_tag = (gw_rtcp_tag){.kind = GW_FD_LEG_RTCP, .leg = l};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->rtcp_tag};
+    if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        gw_log("warn", "msg=\"cannot watch the RTCP port\" call=\"%s\" leg=%s",
+               l->call->callid, side);
+        return;
+    }
+    l->rtcp_fd = fd;
+    gw_log("debug", "msg=\"separate RTCP port\" call=\"%s\" leg=%s port=%u", l->call->callid,
+           side, (unsigned)a.port);
 }
 
 static char *keep_text(const char *text, size_t len)
@@ -144,6 +185,8 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
     }
     c->leg[0].fd = -1;
     c->leg[1].fd = -1;
+    c->leg[0].rtcp_fd = -1;
+    c->leg[1].rtcp_fd = -1;
     snprintf(c->callid, sizeof c->callid, "%s", callid);
     c->created = dsrtp_io_now();
     c->last_media = c->created;
@@ -157,6 +200,13 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
     const dsrtp_sdp_media *am = dsrtp_sdp_get_media(c->leg[0].remote_sdp, 0);
     if (gw_sdp_offer_b(g, c, am, o, err) != 0) {
         goto fail;
+    }
+    /* RTCP without rtcp-mux: A's offer lacks it (our answer will too), or the flags keep it
+     * out of the offer to B. A B that drops it from its answer gets the port then. */
+    for (int i = 0; i < 2; i++) {
+        if (!c->leg[i].rtcp_mux) {
+            leg_open_rtcp(g, &c->leg[i]);
+        }
     }
     if (c->leg[1].keying == DSRTP_KEYING_DTLS && gw_leg_session_new(g, &c->leg[1]) != 0) {
         *err = "cannot create the DTLS session";
@@ -183,11 +233,38 @@ fail:
     return -1;
 }
 
+/* Where RTCP for a leg with its own RTCP socket goes first: the peer's a=rtcp (RFC 3605),
+ * on its address or else the RTP one; without it, the RTP path's port + 1 (relay.c). */
+static void rtcp_peer_from_sdp(gw_leg *l, const dsrtp_sdp_media *m, const dsrtp_session_remote *r)
+{
+    l->has_rtcp_peer = false;
+    if (!m->has_rtcp || m->rtcp_port == 0) {
+        return;
+    }
+    if (m->rtcp_address.family != DSRTP_SDP_ADDR_NONE && m->rtcp_address.address != NULL) {
+        const char *ip = m->rtcp_address.address;
+        char text[DSRTP_ADDR_TEXT_MAX + 8];
+        snprintf(text, sizeof text, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip,
+                 m->rtcp_port);
+        l->has_rtcp_peer = dsrtp_addr_parse(text, strlen(text), &l->rtcp_peer) == DSRTP_OK;
+    } else if (r->has_addr) {
+        l->rtcp_peer = r->addr;
+        l->rtcp_peer.port = m->rtcp_port;
+        l->has_rtcp_peer = true;
+    }
+}
+
 static int start_leg(gw *g, gw_leg *l)
 {
     dsrtp_session_remote r;
     const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->remote_sdp, 0);
     gw_sdp_fill_remote(l, m, &r);
+    if (r.has_addr) {
+        l->rtp_peer = r.addr;
+    }
+    if (l->rtcp_fd >= 0) {
+        rtcp_peer_from_sdp(l, m, &r);
+    }
     dsrtp_err err = DSRTP_OK;
     if (l->session == NULL && gw_leg_session_new(g, l) != 0) {
         err = DSRTP_ERR_INTERNAL;
@@ -253,9 +330,10 @@ int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *
     dsrtp_sdp_free(b->remote_sdp);
     b->remote_sdp = bs;
     snprintf(b->tag, sizeof b->tag, "%s", to_tag != NULL ? to_tag : "");
-    if (!dsrtp_sdp_get_media(bs, 0)->rtcp_mux) {
-        /* TODO(#gw-rtcp): a separate RTCP port; until then RTCP stays on the RTP port. */
-        gw_log("warn", "msg=\"answer without rtcp-mux\" call=\"%s\"", c->callid);
+    if (b->rtcp_mux && !dsrtp_sdp_get_media(bs, 0)->rtcp_mux) {
+        /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
+        b->rtcp_mux = false;
+        leg_open_rtcp(g, b);
     }
     if (gw_sdp_answer_a(g, c, err) != 0 || write_sdp(a->local_sdp, out, cap, out_len) != 0) {
         if (*err == NULL) {

@@ -268,32 +268,7 @@ int gw_sdp_answer_a(gw *g, gw_call *c, const char **err)
 
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r)
 {
-    *r = (dsrtp_session_remote){0};
-    const dsrtp_sdp_decision *d = &l->decision;
-    const char *ip = m->connection.address;
-    if (ip != NULL && m->port != 0) {
-        char text[DSRTP_ADDR_TEXT_MAX + 8];
-        snprintf(text, sizeof text, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip,
-                 m->port);
-        r->has_addr = dsrtp_addr_parse(text, strlen(text), &r->addr) == DSRTP_OK;
-    }
-    r->dtls_role = d->role;
-    for (size_t i = 0; i < d->remote_fingerprint_count && i < DSRTP_DTLS_MAX_FINGERPRINTS;
-         i++) {
-        r->fingerprints[r->fingerprint_count++] = d->remote_fingerprints[i];
-    }
-    if (l->ice && m->ice_ufrag != NULL && m->ice_pwd != NULL) {
-        snprintf(r->ice_ufrag, sizeof r->ice_ufrag, "%s", m->ice_ufrag);
-        snprintf(r->ice_pwd, sizeof r->ice_pwd, "%s", m->ice_pwd);
-        r->ice_lite = m->ice_lite;
-    }
-    if (d->keying == DSRTP_KEYING_SDES) {
-        memcpy(r->sdes_key, d->remote_key.key, d->remote_key.key_len);
-        memcpy(r->sdes_salt, d->remote_key.salt, d->remote_key.salt_len);
-        memcpy(r->sdes_mki, d->remote_key.mki, d->remote_key.mki_len);
-        r->sdes_mki_len = d->remote_key.mki_len;
-    }
-    return 0;
+    return dsrtp_session_remote_from_sdp(m, &l->decision, l->ice, r) == DSRTP_OK ? 0 : -1;
 }
 
 int gw_leg_session_new(gw *g, gw_leg *l)

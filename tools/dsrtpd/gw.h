@@ -54,9 +54,18 @@ typedef struct gw_opts {
 } gw_opts;
 
 /* Tags for epoll's data.ptr: every registered object starts with one. */
-typedef enum gw_fd_kind { GW_FD_NG = 1, GW_FD_SIGNAL, GW_FD_LEG, GW_FD_NG_TCP, GW_FD_WAKE } gw_fd_kind;
+typedef enum gw_fd_kind {
+    GW_FD_NG = 1, GW_FD_SIGNAL, GW_FD_LEG, GW_FD_NG_TCP, GW_FD_WAKE, GW_FD_LEG_RTCP
+} gw_fd_kind;
 
 struct gw_call;
+struct gw_leg;
+
+/* The epoll tag of a leg's separate RTCP socket (GW_FD_LEG_RTCP): names the leg. */
+typedef struct gw_rtcp_tag {
+    gw_fd_kind kind;
+    struct gw_leg *leg;
+} gw_rtcp_tag;
 
 typedef struct gw_leg {
     gw_fd_kind kind; /* GW_FD_LEG: first member */
@@ -68,6 +77,16 @@ typedef struct gw_leg {
     dsrtp_keying keying;
     bool ice;      /* we run ICE-lite towards this side */
     bool rtcp_mux;
+    /* Without rtcp-mux on a plain or SDES leg: RTCP on our port + 1 (-1: none, RTCP shares
+     * the RTP socket). Its datagrams go into the leg's one session, fed as if they came from
+     * rtp_peer so that latching never moves RTP to the peer's RTCP port; RTCP for this leg
+     * leaves from it to rtcp_peer (the peer's a=rtcp, then the source of its RTCP), or else
+     * to the RTP path's port + 1. */
+    int rtcp_fd;
+    gw_rtcp_tag rtcp_tag;
+    dsrtp_addr rtp_peer; /* where the session sends RTP (SDP, then ICE or latching) */
+    dsrtp_addr rtcp_peer;
+    bool has_rtcp_peer;
     dsrtp_session *session;
     dsrtp_sdp *remote_sdp; /* the last description this side sent */
     dsrtp_sdp *local_sdp;  /* what we sent this side (offer for B, answer for A) */
@@ -209,6 +228,7 @@ int gw_leg_session_new(gw *g, gw_leg *l);
 
 /* relay.c */
 void gw_leg_readable(gw *g, gw_leg *l);
+void gw_leg_rtcp_readable(gw *g, gw_leg *l); /* the leg's separate RTCP socket */
 void gw_leg_flush(gw *g, gw_leg *l);
 
 /* control.c */

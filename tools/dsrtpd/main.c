@@ -189,6 +189,11 @@ static void run(gw *g, int ng_fd, int sig_fd)
                 if (!l->call->dead) {
                     gw_leg_readable(g, l);
                 }
+            } else if (kind == GW_FD_LEG_RTCP) {
+                gw_leg *l = ((gw_rtcp_tag *)evs[i].data.ptr)->leg;
+                if (!l->call->dead) {
+                    gw_leg_rtcp_readable(g, l);
+                }
             }
         }
         dsrtp_time now = dsrtp_io_now();

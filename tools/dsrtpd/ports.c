@@ -1,5 +1,5 @@
 /* The media port pool: even ports from --port-min..--port-max on --interface (the odd
- * port above each stays free for a future separate RTCP socket). Ports are handed out
+ * port above each stays free: a leg without rtcp-mux binds it for RTCP). Ports are handed out
  * round-robin so that a port just released is not reused at once (late packets of the old
  * call would reach the new one). A port the kernel refuses (taken by another program) is
  * skipped. There is one pool (the root context's), shared by the workers under a mutex

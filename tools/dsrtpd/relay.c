@@ -6,7 +6,11 @@
  * buffers (each with room for the largest SRTCP trailer), every one is unprotected and
  * re-protected in place, and one sendmmsg sends what the batch produced for the other leg.
  * Nothing here allocates or locks. Nothing unauthenticated crosses: a packet the session
- * refuses is counted and dropped. */
+ * refuses is counted and dropped.
+ *
+ * A plain or SDES leg without rtcp-mux has a second socket on our port + 1: RTCP read there
+ * goes through the same session (other kinds are dropped), and RTCP for that leg leaves
+ * from it, in a sendmmsg of its own. */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <string.h>
@@ -22,6 +26,7 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
     char peer[80];
     switch (e->kind) {
     case DSRTP_SESSION_EV_CONNECTED:
+        l->rtp_peer = e->addr;
         gw_addr_log(&e->addr, peer, sizeof peer);
         gw_log("info", "msg=\"ICE path nominated\" call=\"%s\" leg=%s peer=%s", l->call->callid,
                side, peer);
@@ -42,6 +47,7 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
         break;
     }
     case DSRTP_SESSION_EV_ADDRESS_CHANGED:
+        l->rtp_peer = e->addr;
         gw_addr_log(&e->addr, peer, sizeof peer);
         gw_log("debug", "msg=\"media address changed\" call=\"%s\" leg=%s peer=%s",
                l->call->callid, side, peer);
@@ -104,6 +110,14 @@ static bool reprotect(gw *g, gw_leg *to, bool rtcp, uint8_t *buf, size_t len, si
     unsigned dl = 0;
     dsrtp_err err = dsrtp_session_protect(to->session, rtcp, buf, len, GW_PKT_MAX + 64,
                                           out_len, &dest);
+    if (err == DSRTP_OK && rtcp && to->rtcp_fd >= 0) {
+        /* The leg's RTCP socket: the peer's RTCP address, else its RTP path's port + 1. */
+        if (to->has_rtcp_peer) {
+            dest = to->rtcp_peer;
+        } else if (dest.port < UINT16_MAX) {
+            dest.port++;
+        }
+    }
     if (err != DSRTP_OK || gw_to_sockaddr(&dest, ss, &dl) != 0) {
         atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
         return false;
@@ -112,13 +126,13 @@ static bool reprotect(gw *g, gw_leg *to, bool rtcp, uint8_t *buf, size_t len, si
     return true;
 }
 
-/* Sends the first n prepared messages from leg `to`, counting what left. */
-static void send_batch(gw *g, gw_leg *from, gw_leg *to, struct mmsghdr *msgs, unsigned n,
-                       const bool *rtcp)
+/* Sends the first n prepared messages from socket fd of leg `to`, counting what left. */
+static void send_batch(gw *g, gw_leg *from, gw_leg *to, int fd, struct mmsghdr *msgs,
+                       unsigned n, const bool *rtcp)
 {
     unsigned sent = 0;
     while (sent < n) {
-        int r = sendmmsg(to->fd, msgs + sent, n - sent, 0);
+        int r = sendmmsg(fd, msgs + sent, n - sent, 0);
         if (r <= 0) {
             if (r < 0 && errno == EINTR) {
                 continue;
@@ -144,7 +158,8 @@ static void send_batch(gw *g, gw_leg *from, gw_leg *to, struct mmsghdr *msgs, un
     }
 }
 
-void gw_leg_readable(gw *g, gw_leg *l)
+/* Reads leg l's socket fd: its RTP socket, or (rtcp_sock) its separate RTCP socket. */
+static void leg_read(gw *g, gw_leg *l, int fd, bool rtcp_sock)
 {
     gw_call *c = l->call;
     gw_leg *other = &c->leg[1 - l->idx];
@@ -163,7 +178,7 @@ void gw_leg_readable(gw *g, gw_leg *l)
                                             .msg_iov = &iov[i], .msg_iovlen = 1};
             in[i].msg_len = 0;
         }
-        int n = recvmmsg(l->fd, in, GW_BATCH, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(fd, in, GW_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0) {
             return; /* EAGAIN: drained (other errors: ICMP noise, try next time) */
         }
@@ -171,7 +186,10 @@ void gw_leg_readable(gw *g, gw_leg *l)
             continue; /* no session yet (plain or SDES leg before the answer) */
         }
         dsrtp_time now = dsrtp_io_now();
-        unsigned nout = 0;
+        /* Messages for the other leg's RTP socket fill out[] from the start; RTCP for its
+         * separate RTCP socket, if it has one, from the end (nout + nsep <= n). */
+        unsigned nout = 0, nsep = 0;
+        bool sep = other->rtcp_fd >= 0;
         bool consumed = false;
         for (int i = 0; i < n; i++) {
             size_t len = in[i].msg_len;
@@ -180,8 +198,23 @@ void gw_leg_readable(gw *g, gw_leg *l)
             }
             dsrtp_addr from;
             gw_from_sockaddr(&src[i], &from);
+            const dsrtp_addr *feed = &from;
+            dsrtp_addr rtp_side;
+            if (rtcp_sock) {
+                /* Only RTCP belongs here; the session takes it as from the RTP path. */
+                if (dsrtp_demux(g->batch[i], len) != DSRTP_DEMUX_RTCP) {
+                    atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
+                    continue;
+                }
+                rtp_side = l->rtp_peer;
+                if (rtp_side.family == 0) {
+                    rtp_side = from;
+                    rtp_side.port = (uint16_t)(from.port - 1);
+                }
+                feed = &rtp_side;
+            }
             dsrtp_input res;
-            dsrtp_err err = dsrtp_session_handle_datagram(l->session, now, &from, g->batch[i],
+            dsrtp_err err = dsrtp_session_handle_datagram(l->session, now, feed, g->batch[i],
                                                           len, &res);
             if (err == DSRTP_ERR_AUTH) {
                 l->auth_failures++;
@@ -193,6 +226,11 @@ void gw_leg_readable(gw *g, gw_leg *l)
                 consumed = true;
             } else if (err == DSRTP_OK) {
                 bool rtcp = res.kind == DSRTP_INPUT_RTCP;
+                if (rtcp_sock && rtcp) {
+                    /* Accepted RTCP: answer it where it came from (symmetric RTCP). */
+                    l->rtcp_peer = from;
+                    l->has_rtcp_peer = true;
+                }
                 if (rtcp) {
                     l->rtcp_in++;
                 } else {
@@ -202,16 +240,20 @@ void gw_leg_readable(gw *g, gw_leg *l)
                 c->last_media = now;
                 size_t out_len = 0;
                 socklen_t sl = 0;
-                if (reprotect(g, other, rtcp, g->batch[i], res.len, &out_len, &dst[nout],
-                              &sl)) {
-                    oiov[nout] = (struct iovec){.iov_base = g->batch[i], .iov_len = out_len};
-                    out[nout].msg_hdr = (struct msghdr){.msg_name = &dst[nout],
-                                                        .msg_namelen = sl,
-                                                        .msg_iov = &oiov[nout],
-                                                        .msg_iovlen = 1};
-                    out[nout].msg_len = 0;
-                    rtcp_of[nout] = rtcp;
-                    nout++;
+                unsigned k = rtcp && sep ? GW_BATCH - 1 - nsep : nout;
+                if (reprotect(g, other, rtcp, g->batch[i], res.len, &out_len, &dst[k], &sl)) {
+                    oiov[k] = (struct iovec){.iov_base = g->batch[i], .iov_len = out_len};
+                    out[k].msg_hdr = (struct msghdr){.msg_name = &dst[k],
+                                                     .msg_namelen = sl,
+                                                     .msg_iov = &oiov[k],
+                                                     .msg_iovlen = 1};
+                    out[k].msg_len = 0;
+                    rtcp_of[k] = rtcp;
+                    if (rtcp && sep) {
+                        nsep++;
+                    } else {
+                        nout++;
+                    }
                 }
             } else {
                 consumed = true; /* other verdicts: let the session report what it wants */
@@ -223,11 +265,31 @@ void gw_leg_readable(gw *g, gw_leg *l)
             }
         }
         if (nout > 0) {
-            send_batch(g, l, other, out, nout, rtcp_of);
+            send_batch(g, l, other, other->fd, out, nout, rtcp_of);
+        }
+        if (nsep > 0) {
+            /* Filled from the end: put them back in arrival order first. */
+            struct mmsghdr *first = out + GW_BATCH - nsep;
+            for (unsigned a = 0, b = nsep - 1; a < b; a++, b--) {
+                struct mmsghdr t = first[a];
+                first[a] = first[b];
+                first[b] = t;
+            }
+            send_batch(g, l, other, other->rtcp_fd, first, nsep, rtcp_of + GW_BATCH - nsep);
         }
         gw_leg_flush(g, l); /* events media may raise (latching), and the next deadline */
         if (n < GW_BATCH) {
             return;
         }
     }
+}
+
+void gw_leg_readable(gw *g, gw_leg *l)
+{
+    leg_read(g, l, l->fd, false);
+}
+
+void gw_leg_rtcp_readable(gw *g, gw_leg *l)
+{
+    leg_read(g, l, l->rtcp_fd, true);
 }

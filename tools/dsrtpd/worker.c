@@ -65,6 +65,11 @@ static void *worker_main(void *arg)
                 if (!l->call->dead) {
                     gw_leg_readable(w, l);
                 }
+            } else if (kind == GW_FD_LEG_RTCP) {
+                gw_leg *l = ((gw_rtcp_tag *)evs[i].data.ptr)->leg;
+                if (!l->call->dead) {
+                    gw_leg_rtcp_readable(w, l);
+                }
             } else if (kind == GW_FD_WAKE) {
                 run_jobs(w);
             }
