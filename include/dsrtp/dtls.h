@@ -237,7 +237,9 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_dtls_get_remote_fingerprint(const dsr
 DSRTP_API dsrtp_dtls_state dsrtp_dtls_get_state(const dsrtp_dtls *d);
 DSRTP_API dsrtp_dtls_role dsrtp_dtls_get_role(const dsrtp_dtls *d);
 DSRTP_API dsrtp_dtls_failure dsrtp_dtls_get_failure(const dsrtp_dtls *d);
-/** Queues close_notify for the peer; the state becomes CLOSED. */
+/** Queues close_notify for the peer and moves to CLOSED. During the handshake OpenSSL 3.0
+ *  sends nothing (it will not shut down mid-handshake): the peer then ends by its own
+ *  timeout. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_dtls_close(dsrtp_dtls *d);
 /** Static text for a failure reason. */
 DSRTP_API const char *dsrtp_dtls_failure_name(dsrtp_dtls_failure f);

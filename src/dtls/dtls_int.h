@@ -39,7 +39,11 @@ const EVP_MD *dsrtp_hash_md(dsrtp_hash h);
 dsrtp_err dsrtp_x509_fingerprint(X509 *x, dsrtp_hash h, dsrtp_fingerprint *out);
 
 /* ---- the datagram BIO (bio.c) ---- */
-#define DSRTP_DTLS_QUEUE 32 /* datagrams the endpoint can hold for output */
+/* Datagrams the endpoint can hold for output. A whole flight is written in one call, so
+ * this caps the largest flight: OpenSSL resends a flight that overflowed truncated the same
+ * way every time and the handshake can never finish. 64 holds a 20-certificate chain (about
+ * 20 KB) at MTU 576; slot buffers are still allocated only when a flight uses them. */
+#define DSRTP_DTLS_QUEUE 64
 
 typedef struct dsrtp_dgram {
     uint8_t *data; /* slot_cap bytes, allocated on the slot's first use */

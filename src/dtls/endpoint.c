@@ -420,6 +420,18 @@ static void on_ssl_error(dsrtp_dtls *d)
     }
 }
 
+/* The peer sent close_notify: before or after the handshake completed, the association is
+ * over and nothing was (or is any longer) released. */
+static void on_close_notify(dsrtp_dtls *d)
+{
+    d->state = DSRTP_DTLS_STATE_CLOSED;
+    dsrtp_wipe(&d->keys, sizeof d->keys);
+    dsrtp_dtls_event *ev = push_event(d, DSRTP_DTLS_EV_CLOSED);
+    if (ev != NULL) {
+        snprintf(ev->detail, sizeof ev->detail, "peer sent close_notify");
+    }
+}
+
 static void read_records(dsrtp_dtls *d)
 {
     uint8_t buf[2048];
@@ -431,12 +443,7 @@ static void read_records(dsrtp_dtls *d)
         }
         int e = SSL_get_error(d->ssl, r);
         if (e == SSL_ERROR_ZERO_RETURN) {
-            d->state = DSRTP_DTLS_STATE_CLOSED;
-            dsrtp_wipe(&d->keys, sizeof d->keys);
-            dsrtp_dtls_event *ev = push_event(d, DSRTP_DTLS_EV_CLOSED);
-            if (ev != NULL) {
-                snprintf(ev->detail, sizeof ev->detail, "peer sent close_notify");
-            }
+            on_close_notify(d);
         } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
             on_ssl_error(d);
         }
@@ -454,7 +461,12 @@ static void drive(dsrtp_dtls *d)
             on_complete(d);
         } else {
             int e = SSL_get_error(d->ssl, r);
-            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            if (e == SSL_ERROR_ZERO_RETURN) {
+                /* close_notify mid-handshake (OpenSSL ends the handshake with it): the
+                 * peer closed, which is what CLOSED means; it is no local protocol error. */
+                ERR_clear_error();
+                on_close_notify(d);
+            } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
                 on_ssl_error(d);
             }
             return;

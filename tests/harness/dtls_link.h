@@ -44,6 +44,8 @@ typedef struct link_stats {
     size_t events[2];
     size_t alerts[2];
     size_t refused[2]; /* datagrams handle_datagram returned an error for */
+    size_t failures[2];      /* EV_FAILED events seen */
+    dsrtp_time failed_at[2]; /* link_now() when the first EV_FAILED was drained */
 } link_stats;
 
 static inline dsrtp_time link_now(void)
@@ -96,7 +98,11 @@ static inline void link_drain(link_sim *l, dsrtp_dtls *d, int from, dsrtp_time n
             if (out.event.kind == DSRTP_DTLS_EV_CONNECTED) {
                 l->st.connected[from] = true;
             } else if (out.event.kind == DSRTP_DTLS_EV_FAILED) {
+                if (!l->st.failed[from]) {
+                    l->st.failed_at[from] = now;
+                }
                 l->st.failed[from] = true;
+                l->st.failures[from]++;
             } else if (out.event.kind == DSRTP_DTLS_EV_CLOSED) {
                 l->st.closed[from] = true;
             } else if (out.event.kind == DSRTP_DTLS_EV_ALERT) {
