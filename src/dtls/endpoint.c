@@ -450,6 +450,12 @@ static void read_records(dsrtp_dtls *d)
         break;
     }
     dsrtp_wipe(buf, sizeof buf);
+    /* Idle once keys are out: give back the record buffers (about 34 KB) until the next
+     * record needs them; SSL_read sets them up again, and dsrtp_dtls_close reads first.
+     * Refused harmlessly while a buffer still holds data. */
+    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
+        (void)SSL_free_buffers(d->ssl);
+    }
 }
 
 static void drive(dsrtp_dtls *d)
@@ -658,6 +664,14 @@ dsrtp_err dsrtp_dtls_close(dsrtp_dtls *d)
     DSRTP_CHECK(d != NULL, DSRTP_ERR_INVALID_ARG);
     if (d->state == DSRTP_DTLS_STATE_CONNECTED || d->state == DSRTP_DTLS_STATE_HANDSHAKE) {
         ERR_clear_error();
+        if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
+            /* The record buffers may have been released while idle (read_records), and
+             * OpenSSL 3.0's DTLS alert path writes without setting them up again; a read
+             * attempt (nothing is fed, so it only reports "want read") restores both. */
+            uint8_t none[1];
+            (void)SSL_read(d->ssl, none, sizeof none);
+            ERR_clear_error();
+        }
         (void)SSL_shutdown(d->ssl);
         ERR_clear_error();
         d->state = DSRTP_DTLS_STATE_CLOSED;
