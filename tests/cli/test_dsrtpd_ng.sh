@@ -22,41 +22,12 @@ DSRTPD=$BUILD/dsrtpd
 PY=/usr/bin/python3
 NG_CLIENT=$SRC/tests/peers/ng_client.py
 
-failures=0
-checks=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsrtpd-ng.XXXXXX")
+source "$SRC/tests/cli/lib.sh" dsrtpd-ng
 
-cleanup() {
-    local p
-    for p in $(jobs -p); do
-        kill "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { checks=$((checks + 1)); echo "ok   - $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
 check() { # check NAME COMMAND...: pass when the command succeeds
     local name=$1
     shift
     if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-wait_pid() {
-    local pid=$1 limit=$(($2 * 10)) i
-    for ((i = 0; i < limit; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid" 2>/dev/null
-            return $?
-        fi
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 124
 }
 
 free_port() { $PY -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_$1); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }

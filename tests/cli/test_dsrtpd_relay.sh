@@ -28,37 +28,7 @@ NG_CLIENT=$SRC/tests/peers/ng_client.py
 AIORTC_PEER=$SRC/tests/peers/aiortc_peer.py
 RUN_SECONDS=25
 
-failures=0
-checks=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dsrtpd-relay.XXXXXX")
-
-cleanup() {
-    local p
-    for p in $(jobs -p); do
-        kill "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { checks=$((checks + 1)); echo "ok   - $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
-
-wait_pid() {
-    local pid=$1 limit=$(($2 * 10)) i
-    for ((i = 0; i < limit; i++)); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid" 2>/dev/null
-            return $?
-        fi
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 124
-}
+source "$SRC/tests/cli/lib.sh" dsrtpd-relay
 
 wait_file() {
     local i
