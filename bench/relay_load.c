@@ -22,7 +22,9 @@
  *
  * Output: one line of key=value pairs (calls, sent, received, loss_pct, pps relayed,
  * latency median/p99/p999/max in microseconds, dsrtpd RSS per call in KiB when --pid is
- * given). Exit 0 when every call was set up, 1 otherwise. */
+ * given, the SRTP profile the gateway chose for call 0). Exit 0 when every call was set
+ * up, 1 otherwise. The ng messages use rtpengine's flag names, so Debian's rtpengine
+ * (scripts/bench-relay.sh with RELAY_RTPENGINE=1) is driven by the same messages. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -659,7 +661,8 @@ int main(int argc, char **argv)
     printf("calls=%zu seconds=%.1f sent=%llu received=%llu loss_pct=%.4f pps_relayed=%.0f "
            "lat_p50_us=%llu lat_p99_us=%llu lat_p999_us=%llu late_over_1s=%llu "
            "rss_kib_per_call=%.2f setup_ng_s=%.2f setup_dtls_s=%.2f "
-           "a_to_b_p50_us=%llu a_to_b_p99_us=%llu b_to_a_p50_us=%llu b_to_a_p99_us=%llu\n",
+           "a_to_b_p50_us=%llu a_to_b_p99_us=%llu b_to_a_p50_us=%llu b_to_a_p99_us=%llu "
+           "srtp_profile=%s\n",
            ncalls, seconds, (unsigned long long)out, (unsigned long long)got, loss,
            (double)got / counted_s, (unsigned long long)percentile(2, 0.5),
            (unsigned long long)percentile(2, 0.99), (unsigned long long)percentile(2, 0.999),
@@ -667,7 +670,8 @@ int main(int argc, char **argv)
            rss0 >= 0 && rss1 >= 0 ? (double)(rss1 - rss0) / (double)ncalls : -1.0, ng_s,
            dtls_s, (unsigned long long)percentile(0, 0.5),
            (unsigned long long)percentile(0, 0.99), (unsigned long long)percentile(1, 0.5),
-           (unsigned long long)percentile(1, 0.99));
+           (unsigned long long)percentile(1, 0.99),
+           dsrtp_profile_name(dsrtp_session_get_profile(calls[0].s)));
     for (size_t i = 0; i < ncalls; i++) {
         dsrtp_session_free(calls[i].s);
     }
