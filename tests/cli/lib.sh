@@ -39,3 +39,17 @@ wait_pid() {
     wait "$pid" 2>/dev/null
     return 124
 }
+
+# wait_file FILE [SECONDS [PID]]: 0 once FILE exists; 1 after SECONDS (default 15) or as
+# soon as PID (if given) has ended.
+wait_file() {
+    local i limit=$((${2:-15} * 10))
+    for ((i = 0; i < limit; i++)); do
+        [ -f "$1" ] && return 0
+        if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then
+            return 1
+        fi
+        sleep 0.1
+    done
+    return 1
+}

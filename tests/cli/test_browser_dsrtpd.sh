@@ -85,15 +85,6 @@ print(free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM), block())
 PYEOF
 }
 
-wait_file() { # FILE SECONDS PID: the file appeared (0), or the pid ended / time ran out (1)
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        [ -f "$1" ] && return 0
-        kill -0 "$3" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 read -r NG_PORT HTTP_PORT MEDIA_BASE < <(free_ports)
 NG=127.0.0.1:$NG_PORT

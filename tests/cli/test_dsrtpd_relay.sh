@@ -30,14 +30,6 @@ RUN_SECONDS=25
 
 source "$SRC/tests/cli/lib.sh" dsrtpd-relay
 
-wait_file() {
-    local i
-    for ((i = 0; i < 150; i++)); do
-        [ -f "$1" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 free_ports() { # prints a free UDP port, a free TCP port, and the base of 40 free UDP ports
     $PY - <<'EOF'

@@ -27,14 +27,6 @@ RUN_SECONDS=15
 # shellcheck source=lib.sh
 source "$SRC/tests/cli/lib.sh" dsrtpd-rtcp
 
-wait_file() {
-    local i
-    for ((i = 0; i < 150; i++)); do
-        [ -f "$1" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 read -r NG_PORT HTTP_PORT MEDIA_BASE < <($PY - <<'EOF'
 import random, socket
