@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh build|test|bench   (test and bench include build)
 set -euo pipefail
 
-want=(cmake make gcc pkg-config libssl-dev libpcap-dev libmicrohttpd-dev openssl)
+want=(cmake make gcc pkg-config libssl-dev libpcap-dev libmicrohttpd-dev liburing-dev openssl)
 case "${1:-build}" in
 build) ;;
 test) want+=(libsrtp2-dev clang libclang-rt-14-dev python3-aiortc chromium) ;;

@@ -52,7 +52,7 @@ NG=127.0.0.1:$NG_PORT
 LOG=$WORK/dsrtpd.log
 "$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 --port-min "$MEDIA_BASE" \
     --port-max $((MEDIA_BASE + 19)) --timeout 30 --workers 2 --log "$LOG" \
-    2>"$WORK/dsrtpd.err" &
+    --io "${DSRTPD_IO:-auto}" 2>"$WORK/dsrtpd.err" &
 DAEMON=$!
 ng() { $PY "$NG_CLIENT" "$NG" "$@"; }
 for ((i = 0; i < 50; i++)); do
@@ -62,6 +62,15 @@ done
 if ! kill -0 $DAEMON 2>/dev/null; then
     fail "dsrtpd did not start ($(head -c 300 "$WORK/dsrtpd.err"))"
     exit 1
+fi
+# DSRTPD_IO=epoll|uring: the workers must run the loop asked for (auto: whichever).
+if [ -n "${DSRTPD_IO:-}" ] && [ "$DSRTPD_IO" != auto ]; then
+    want_io=$([ "$DSRTPD_IO" = uring ] && echo io_uring || echo epoll)
+    if [ "$(grep -c "msg=\"worker started\" .* io=$want_io\$" "$LOG")" = 2 ]; then
+        pass "both workers run the $want_io loop"
+    else
+        fail "workers do not run the $want_io loop: $(grep 'worker started' "$LOG" | head -2)"
+    fi
 fi
 
 # A field of the PBX's JSON report.

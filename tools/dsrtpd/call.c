@@ -1,11 +1,10 @@
 /* The call table: call-id -> call with two legs. An offer creates the call (both legs get a
  * port; leg B's DTLS session exists at once so that an early ClientHello from B is held);
  * the answer completes leg B, starts both sessions and yields the answer for A. Deleted
- * calls are unlinked at once but freed at the end of the loop iteration, so an epoll event
+ * calls are unlinked at once but freed at the end of the loop iteration, so an event
  * already fetched for one of their sockets never touches freed memory. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <dsrtp/io.h>
@@ -26,11 +25,11 @@ gw_call *gw_call_find(gw *g, const char *callid)
 static void leg_clear(gw *g, gw_leg *l)
 {
     if (l->rtcp_fd >= 0) {
-        epoll_ctl(g->epfd, EPOLL_CTL_DEL, l->rtcp_fd, NULL);
+        gw_io_unwatch(g, l->rtcp_fd);
         close(l->rtcp_fd);
     }
     if (l->fd >= 0) {
-        epoll_ctl(g->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+        gw_io_unwatch(g, l->fd);
         close(l->fd);
         gw_ports_give(&g->root->ports, l->port);
         atomic_fetch_sub(&g->m.legs_current, 1);
@@ -72,8 +71,7 @@ static int leg_open(gw *g, gw_call *c, int idx, const char *tag)
         return -1;
     }
     atomic_fetch_add(&g->m.legs_current, 1);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
-    return epoll_ctl(g->epfd, EPOLL_CTL_ADD, l->fd, &ev);
+    return gw_io_watch(g, l->fd, l);
 }
 
 /* A separate RTCP socket on our RTP port + 1 for a leg without rtcp-mux (RFC 3550 §11: the
@@ -100,8 +98,7 @@ static void leg_open_rtcp(gw *g, gw_leg *l)
         return;
     }
     l->rtcp_tag = (gw_rtcp_tag){.kind = GW_FD_LEG_RTCP, .leg = l};
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->rtcp_tag};
-    if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    if (gw_io_watch(g, fd, &l->rtcp_tag) != 0) {
         close(fd);
         gw_log("warn", "msg=\"cannot watch the RTCP port\" call=\"%s\" leg=%s",
                l->call->callid, side);

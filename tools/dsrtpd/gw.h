@@ -8,7 +8,8 @@
  *   control.c  ng commands (offer, answer, delete, query, list, statistics, ping)
  *   metrics.c  Prometheus /metrics on its own libmicrohttpd thread
  *
- *   worker.c   worker threads: one epoll loop each over its calls' legs; jobs from main
+ *   worker.c   worker threads: one loop each over its calls' legs; jobs from main
+ *   uring.c    the workers' io_uring loop (worker.c's epoll loop where io_uring is refused)
  *
  * Threading: the main thread runs the ng control socket and signals on the root context.
  * Each worker thread has its own gw context (epoll set, calls, counters, packet buffers) and
@@ -23,6 +24,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include <dsrtp/dtls.h>
 #include <dsrtp/sdp.h>
@@ -97,6 +99,7 @@ typedef struct gw_leg {
     char ice_ufrag[DSRTP_ICE_CRED_MAX];
     char ice_pwd[DSRTP_ICE_CRED_MAX]; /* secret */
     bool started, ready, failed, closed;
+    bool dirty; /* uring.c: media went through; flush its session at the end of the chunk */
     dsrtp_time deadline;
     /* media counters (worker thread only; copied into metrics atomically) */
     uint64_t rtp_in, rtcp_in, bytes_in, rtp_out, rtcp_out, bytes_out;
@@ -129,6 +132,10 @@ typedef struct gw_metrics {
     atomic_uint_fast64_t ng[GW_NG_CMDS][2]; /* [command][0 ok, 1 error] */
 } gw_metrics;
 
+typedef enum gw_io_mode { GW_IO_AUTO = 0, GW_IO_EPOLL, GW_IO_URING } gw_io_mode;
+
+typedef struct gw_uring gw_uring;
+
 typedef struct gw_config {
     const char *listen_ng;
     const char *listen_http;
@@ -137,7 +144,8 @@ typedef struct gw_config {
     uint16_t port_min, port_max;
     unsigned timeout; /* seconds */
     unsigned max_calls;
-    unsigned workers; /* worker threads, each with its own epoll loop */
+    unsigned workers; /* worker threads, each with its own loop */
+    gw_io_mode io;    /* the workers' I/O: io_uring when it can be had, or epoll */
     const char *log_path;
     bool verbose;
 } gw_config;
@@ -168,6 +176,8 @@ typedef struct gw {
     gw_call *dead_calls;                 /* deleted, freed at the end of the loop iteration */
     gw_fd_kind wake_tag;                 /* GW_FD_WAKE: the eventfd jobs arrive on */
     int wake_fd;
+    gw_uring *uring; /* worker: its io_uring loop; NULL: the epoll loop */
+    int io_ready;    /* worker start: 1 running, -1 failed (under job_lock) */
     pthread_t thread;
     pthread_mutex_t job_lock;
     pthread_cond_t job_cond;
@@ -227,6 +237,22 @@ int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_
 int gw_leg_session_new(gw *g, gw_leg *l);
 
 /* relay.c */
+/* Where one relayed datagram goes: from socket fd to dst, for leg `to`. */
+typedef struct gw_out {
+    gw_leg *to;
+    int fd;
+    bool rtcp;
+    size_t len;
+    struct sockaddr_storage dst;
+    socklen_t dst_len;
+} gw_out;
+/* One datagram buf[0..len) read from src on leg l's RTP socket (its RTCP socket when
+ * rtcp_sock) goes through l's session; media for the other leg is re-protected in place
+ * (buf has GW_PKT_MAX + 64 bytes of room). true and *o filled when it is to be sent. */
+bool gw_relay_datagram(gw *g, gw_leg *l, bool rtcp_sock, const struct sockaddr_storage *src,
+                       uint8_t *buf, size_t len, dsrtp_time now, gw_out *o);
+/* Counts one relayed datagram that left (to: NULL when the leg is gone by then). */
+void gw_relay_sent(gw *g, int from_idx, gw_leg *to, bool rtcp, size_t len);
 void gw_leg_readable(gw *g, gw_leg *l);
 void gw_leg_rtcp_readable(gw *g, gw_leg *l); /* the leg's separate RTCP socket */
 void gw_leg_flush(gw *g, gw_leg *l);
@@ -256,8 +282,24 @@ void gw_worker_run(gw *w, void (*fn)(gw *w, void *arg), void *arg);
 gw *gw_worker_find(gw *root, const char *callid);
 /* The worker a new call goes to (round-robin). Main thread only. */
 gw *gw_worker_pick(gw *root);
+/* Watches socket fd of a worker for reading; tag is an object whose first member is its
+ * gw_fd_kind (a leg, an RTCP tag). 0, or -1 (errno). Worker thread only. */
+int gw_io_watch(gw *w, int fd, void *tag);
+/* Stops watching fd (before the caller closes it). Worker thread only. */
+void gw_io_unwatch(gw *w, int fd);
+/* Runs the jobs posted to worker w (its wake eventfd was readable). Worker thread only. */
+void gw_worker_jobs(gw *w);
 /* Adds every worker's counters and the root's into out (any thread). */
 void gw_metrics_sum(gw *root, gw_metrics *out);
+
+/* uring.c: a worker's io_uring loop (see there). Worker thread only. */
+int gw_uring_init(gw *w); /* 0, or -1 with errno when the kernel refuses io_uring */
+void gw_uring_free(gw *w);
+int gw_uring_watch(gw *w, int fd, void *tag);
+void gw_uring_unwatch(gw *w, int fd);
+/* One round: submits what is queued, waits up to timeout_ms (-1: no limit) for
+ * completions and handles them all. */
+void gw_uring_wait(gw *w, int timeout_ms);
 
 /* metrics.c */
 int gw_metrics_start(gw *g);

@@ -2,11 +2,12 @@
  *
  *   dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR
  *          --port-min N --port-max N [--timeout SECONDS] [--max-calls N] [--log FILE]
- *          [--workers N] [--foreground] [--verbose]
+ *          [--workers N] [--io auto|uring|epoll] [--foreground] [--verbose]
  *
  * The main thread runs an epoll loop over the ng socket(s) and a signalfd; --workers
- * threads (default: one per online core) each run an epoll loop over the leg sockets of the
- * calls they own (worker.c), checking session timers and the media timeout when due. SIGTERM/SIGINT end
+ * threads (default: one per online core) each run a loop over the leg sockets of the calls
+ * they own (worker.c; io_uring by default, epoll where the kernel refuses io_uring or --io
+ * epoll asks), checking session timers and the media timeout when due. SIGTERM/SIGINT end
  * every call (close_notify on DTLS legs) and exit 0; SIGHUP reopens the log file. The
  * process always stays in the foreground (--foreground is accepted for compatibility). */
 #include <errno.h>
@@ -33,7 +34,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR\n"
             "              --port-min N --port-max N [--timeout SECONDS] [--max-calls N]\n"
-            "              [--log FILE] [--workers N] [--foreground] [--verbose]\n");
+            "              [--log FILE] [--workers N] [--io auto|uring|epoll]\n"
+            "              [--foreground] [--verbose]\n");
     return 2;
 }
 
@@ -56,7 +58,7 @@ static int parse_args(int argc, char **argv, gw_config *c)
         {"port-max", required_argument, NULL, 'b'},  {"timeout", required_argument, NULL, 't'},
         {"max-calls", required_argument, NULL, 'm'}, {"log", required_argument, NULL, 'l'},
         {"foreground", no_argument, NULL, 'f'},      {"verbose", no_argument, NULL, 'v'},
-        {"workers", required_argument, NULL, 'w'},
+        {"workers", required_argument, NULL, 'w'},   {"io", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -85,6 +87,17 @@ static int parse_args(int argc, char **argv, gw_config *c)
         case 'w':
             c->workers = (unsigned)strtoul(optarg, NULL, 10);
             if (c->workers == 0 || c->workers > GW_WORKERS_MAX) {
+                return -1;
+            }
+            break;
+        case 'o':
+            if (strcmp(optarg, "auto") == 0) {
+                c->io = GW_IO_AUTO;
+            } else if (strcmp(optarg, "uring") == 0) {
+                c->io = GW_IO_URING;
+            } else if (strcmp(optarg, "epoll") == 0) {
+                c->io = GW_IO_EPOLL;
+            } else {
                 return -1;
             }
             break;

@@ -126,7 +126,7 @@ static bool reprotect(gw *g, gw_leg *to, bool rtcp, uint8_t *buf, size_t len, si
     return true;
 }
 
-/* Sends the first n prepared messages from socket fd of leg `to`, counting what left. */
+/* Sends the first n prepared messages from socket fd, counting what left. */
 static void send_batch(gw *g, gw_leg *from, gw_leg *to, int fd, struct mmsghdr *msgs,
                        unsigned n, const bool *rtcp)
 {
@@ -143,22 +143,92 @@ static void send_batch(gw *g, gw_leg *from, gw_leg *to, int fd, struct mmsghdr *
             continue;
         }
         for (unsigned i = sent; i < sent + (unsigned)r; i++) {
-            size_t len = msgs[i].msg_len;
-            if (rtcp[i]) {
-                to->rtcp_out++;
-            } else {
-                to->rtp_out++;
-            }
-            to->bytes_out += len;
-            atomic_fetch_add_explicit(&g->m.packets[from->idx][rtcp[i] ? 1 : 0], 1,
-                                      memory_order_relaxed);
-            atomic_fetch_add_explicit(&g->m.bytes[from->idx], len, memory_order_relaxed);
+            gw_relay_sent(g, from->idx, to, rtcp[i], msgs[i].msg_len);
         }
         sent += (unsigned)r;
     }
 }
 
-/* Reads leg l's socket fd: its RTP socket, or (rtcp_sock) its separate RTCP socket. */
+void gw_relay_sent(gw *g, int from_idx, gw_leg *to, bool rtcp, size_t len)
+{
+    if (to != NULL) {
+        if (rtcp) {
+            to->rtcp_out++;
+        } else {
+            to->rtp_out++;
+        }
+        to->bytes_out += len;
+    }
+    atomic_fetch_add_explicit(&g->m.packets[from_idx][rtcp ? 1 : 0], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g->m.bytes[from_idx], len, memory_order_relaxed);
+}
+
+bool gw_relay_datagram(gw *g, gw_leg *l, bool rtcp_sock, const struct sockaddr_storage *src,
+                       uint8_t *buf, size_t len, dsrtp_time now, gw_out *o)
+{
+    gw_call *c = l->call;
+    gw_leg *other = &c->leg[1 - l->idx];
+    if (l->session == NULL || len == 0) {
+        return false; /* no session yet (plain or SDES leg before the answer) */
+    }
+    dsrtp_addr from;
+    gw_from_sockaddr(src, &from);
+    const dsrtp_addr *feed = &from;
+    dsrtp_addr rtp_side;
+    if (rtcp_sock) {
+        /* Only RTCP belongs here; the session takes it as from the RTP path. */
+        if (dsrtp_demux(buf, len) != DSRTP_DEMUX_RTCP) {
+            atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
+            return false;
+        }
+        rtp_side = l->rtp_peer;
+        if (rtp_side.family == 0) {
+            rtp_side = from;
+            rtp_side.port = (uint16_t)(from.port - 1);
+        }
+        feed = &rtp_side;
+    }
+    dsrtp_input res;
+    dsrtp_err err = dsrtp_session_handle_datagram(l->session, now, feed, buf, len, &res);
+    if (err == DSRTP_ERR_AUTH) {
+        l->auth_failures++;
+        atomic_fetch_add_explicit(&g->m.auth_failures, 1, memory_order_relaxed);
+        return false;
+    }
+    if (err == DSRTP_ERR_REPLAY) {
+        l->replays++;
+        atomic_fetch_add_explicit(&g->m.replays, 1, memory_order_relaxed);
+        return false;
+    }
+    if (err != DSRTP_OK || res.kind == DSRTP_INPUT_CONSUMED) {
+        /* STUN/DTLS (or a verdict the session reports itself): answers and events now. */
+        gw_leg_flush(g, l);
+        return false;
+    }
+    bool rtcp = res.kind == DSRTP_INPUT_RTCP;
+    if (rtcp_sock && rtcp) {
+        /* Accepted RTCP: answer it where it came from (symmetric RTCP). */
+        l->rtcp_peer = from;
+        l->has_rtcp_peer = true;
+    }
+    if (rtcp) {
+        l->rtcp_in++;
+    } else {
+        l->rtp_in++;
+    }
+    l->bytes_in += res.len;
+    c->last_media = now;
+    if (!reprotect(g, other, rtcp, buf, res.len, &o->len, &o->dst, &o->dst_len)) {
+        return false;
+    }
+    o->to = other;
+    o->rtcp = rtcp;
+    o->fd = rtcp && other->rtcp_fd >= 0 ? other->rtcp_fd : other->fd;
+    return true;
+}
+
+/* Reads leg l's socket fd (its RTP socket, or its separate RTCP socket) with recvmmsg and
+ * sends what the batch produced with sendmmsg: the epoll loop's way. */
 static void leg_read(gw *g, gw_leg *l, int fd, bool rtcp_sock)
 {
     gw_call *c = l->call;
@@ -168,7 +238,7 @@ static void leg_read(gw *g, gw_leg *l, int fd, bool rtcp_sock)
     struct sockaddr_storage src[GW_BATCH];
     struct mmsghdr out[GW_BATCH];
     struct iovec oiov[GW_BATCH];
-    struct sockaddr_storage dst[GW_BATCH];
+    gw_out dst[GW_BATCH];
     bool rtcp_of[GW_BATCH];
     for (int round = 0; round < 2 && !c->dead; round++) {
         for (unsigned i = 0; i < GW_BATCH; i++) {
@@ -182,86 +252,31 @@ static void leg_read(gw *g, gw_leg *l, int fd, bool rtcp_sock)
         if (n <= 0) {
             return; /* EAGAIN: drained (other errors: ICMP noise, try next time) */
         }
-        if (l->session == NULL) {
-            continue; /* no session yet (plain or SDES leg before the answer) */
-        }
         dsrtp_time now = dsrtp_io_now();
         /* Messages for the other leg's RTP socket fill out[] from the start; RTCP for its
          * separate RTCP socket, if it has one, from the end (nout + nsep <= n). */
         unsigned nout = 0, nsep = 0;
-        bool sep = other->rtcp_fd >= 0;
-        bool consumed = false;
         for (int i = 0; i < n; i++) {
-            size_t len = in[i].msg_len;
-            if (len == 0 || (in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+            gw_out o;
+            if ((in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
+                !gw_relay_datagram(g, l, rtcp_sock, &src[i], g->batch[i], in[i].msg_len, now,
+                                   &o)) {
                 continue;
             }
-            dsrtp_addr from;
-            gw_from_sockaddr(&src[i], &from);
-            const dsrtp_addr *feed = &from;
-            dsrtp_addr rtp_side;
-            if (rtcp_sock) {
-                /* Only RTCP belongs here; the session takes it as from the RTP path. */
-                if (dsrtp_demux(g->batch[i], len) != DSRTP_DEMUX_RTCP) {
-                    atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
-                    continue;
-                }
-                rtp_side = l->rtp_peer;
-                if (rtp_side.family == 0) {
-                    rtp_side = from;
-                    rtp_side.port = (uint16_t)(from.port - 1);
-                }
-                feed = &rtp_side;
-            }
-            dsrtp_input res;
-            dsrtp_err err = dsrtp_session_handle_datagram(l->session, now, feed, g->batch[i],
-                                                          len, &res);
-            if (err == DSRTP_ERR_AUTH) {
-                l->auth_failures++;
-                atomic_fetch_add_explicit(&g->m.auth_failures, 1, memory_order_relaxed);
-            } else if (err == DSRTP_ERR_REPLAY) {
-                l->replays++;
-                atomic_fetch_add_explicit(&g->m.replays, 1, memory_order_relaxed);
-            } else if (err == DSRTP_OK && res.kind == DSRTP_INPUT_CONSUMED) {
-                consumed = true;
-            } else if (err == DSRTP_OK) {
-                bool rtcp = res.kind == DSRTP_INPUT_RTCP;
-                if (rtcp_sock && rtcp) {
-                    /* Accepted RTCP: answer it where it came from (symmetric RTCP). */
-                    l->rtcp_peer = from;
-                    l->has_rtcp_peer = true;
-                }
-                if (rtcp) {
-                    l->rtcp_in++;
-                } else {
-                    l->rtp_in++;
-                }
-                l->bytes_in += res.len;
-                c->last_media = now;
-                size_t out_len = 0;
-                socklen_t sl = 0;
-                unsigned k = rtcp && sep ? GW_BATCH - 1 - nsep : nout;
-                if (reprotect(g, other, rtcp, g->batch[i], res.len, &out_len, &dst[k], &sl)) {
-                    oiov[k] = (struct iovec){.iov_base = g->batch[i], .iov_len = out_len};
-                    out[k].msg_hdr = (struct msghdr){.msg_name = &dst[k],
-                                                     .msg_namelen = sl,
-                                                     .msg_iov = &oiov[k],
-                                                     .msg_iovlen = 1};
-                    out[k].msg_len = 0;
-                    rtcp_of[k] = rtcp;
-                    if (rtcp && sep) {
-                        nsep++;
-                    } else {
-                        nout++;
-                    }
-                }
+            bool sep = o.fd != other->fd;
+            unsigned k = sep ? GW_BATCH - 1 - nsep : nout;
+            dst[k] = o;
+            oiov[k] = (struct iovec){.iov_base = g->batch[i], .iov_len = o.len};
+            out[k].msg_hdr = (struct msghdr){.msg_name = &dst[k].dst,
+                                             .msg_namelen = dst[k].dst_len,
+                                             .msg_iov = &oiov[k],
+                                             .msg_iovlen = 1};
+            out[k].msg_len = 0;
+            rtcp_of[k] = o.rtcp;
+            if (sep) {
+                nsep++;
             } else {
-                consumed = true; /* other verdicts: let the session report what it wants */
-            }
-            if (consumed) {
-                /* STUN/DTLS may have produced answers or events: send them in order. */
-                gw_leg_flush(g, l);
-                consumed = false;
+                nout++;
             }
         }
         if (nout > 0) {

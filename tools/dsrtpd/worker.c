@@ -1,10 +1,12 @@
-/* Worker threads. Each worker is a gw context of its own: an epoll set over the sockets of
- * the calls it owns, its call list, its counters and its packet buffers; its thread alone
- * touches them. New calls go to the workers round-robin at offer time. The main thread
- * reaches a worker by posting a job (a function and its argument) on a mutex-protected
- * list, waking the worker through an eventfd and waiting on a condition variable until the
- * worker has run it: the lock is taken at call setup and for control commands only, never
- * on the packet path. */
+/* Worker threads. Each worker is a gw context of its own: a loop over the sockets of the
+ * calls it owns, its call list, its counters and its packet buffers; its thread alone
+ * touches them. The loop is io_uring (uring.c) unless the configuration asks for epoll or
+ * the kernel refuses io_uring (seccomp filters in containers often do); then it is the epoll
+ * loop here, with recvmmsg/sendmmsg per readable socket (relay.c). New calls go to the
+ * workers round-robin at offer time. The main thread reaches a worker by posting a job (a
+ * function and its argument) on a mutex-protected list, waking the worker through an
+ * eventfd and waiting on a condition variable until the worker has run it: the lock is
+ * taken at call setup and for control commands only, never on the packet path. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ static int wait_ms(const gw *w, dsrtp_time now, dsrtp_time next_tick)
     return (int)((until - now + 999) / 1000);
 }
 
-static void run_jobs(gw *w)
+void gw_worker_jobs(gw *w)
 {
     uint64_t count;
     while (read(w->wake_fd, &count, sizeof count) == (ssize_t)sizeof count) {
@@ -51,28 +53,71 @@ static void run_jobs(gw *w)
     }
 }
 
+static void epoll_round(gw *w, int timeout_ms)
+{
+    struct epoll_event evs[WORKER_EVENTS];
+    int n = epoll_wait(w->epfd, evs, WORKER_EVENTS, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        gw_fd_kind kind = *(const gw_fd_kind *)evs[i].data.ptr;
+        if (kind == GW_FD_LEG) {
+            gw_leg *l = evs[i].data.ptr;
+            if (!l->call->dead) {
+                gw_leg_readable(w, l);
+            }
+        } else if (kind == GW_FD_LEG_RTCP) {
+            gw_leg *l = ((gw_rtcp_tag *)evs[i].data.ptr)->leg;
+            if (!l->call->dead) {
+                gw_leg_rtcp_readable(w, l);
+            }
+        } else if (kind == GW_FD_WAKE) {
+            gw_worker_jobs(w);
+        }
+    }
+}
+
+/* Picks the worker's loop on its own thread (io_uring rings are single-issuer here) and
+ * tells gw_workers_start how it went. */
+static bool start_loop(gw *w)
+{
+    const char *io = "epoll";
+    int err = 0;
+    if (w->cfg.io != GW_IO_EPOLL) {
+        if (gw_uring_init(w) == 0) {
+            io = "io_uring";
+        } else {
+            err = errno;
+        }
+    }
+    bool ok = w->cfg.io != GW_IO_URING || w->uring != NULL;
+    if (!ok) {
+        gw_log("error", "msg=\"io_uring refused\" worker=%u errno=%d", w->worker_id, err);
+    } else if (w->cfg.io == GW_IO_AUTO && w->uring == NULL) {
+        gw_log("info", "msg=\"io_uring refused, using epoll\" worker=%u errno=%d",
+               w->worker_id, err);
+    }
+    if (ok) {
+        gw_log("info", "msg=\"worker started\" worker=%u io=%s", w->worker_id, io);
+    }
+    pthread_mutex_lock(&w->job_lock);
+    w->io_ready = ok ? 1 : -1;
+    pthread_cond_broadcast(&w->job_cond);
+    pthread_mutex_unlock(&w->job_lock);
+    return ok;
+}
+
 static void *worker_main(void *arg)
 {
     gw *w = arg;
-    struct epoll_event evs[WORKER_EVENTS];
+    if (!start_loop(w)) {
+        return NULL;
+    }
     dsrtp_time next_tick = dsrtp_io_now() + WORKER_TICK_US;
     while (!w->stopping) {
-        int n = epoll_wait(w->epfd, evs, WORKER_EVENTS, wait_ms(w, dsrtp_io_now(), next_tick));
-        for (int i = 0; i < n; i++) {
-            gw_fd_kind kind = *(const gw_fd_kind *)evs[i].data.ptr;
-            if (kind == GW_FD_LEG) {
-                gw_leg *l = evs[i].data.ptr;
-                if (!l->call->dead) {
-                    gw_leg_readable(w, l);
-                }
-            } else if (kind == GW_FD_LEG_RTCP) {
-                gw_leg *l = ((gw_rtcp_tag *)evs[i].data.ptr)->leg;
-                if (!l->call->dead) {
-                    gw_leg_rtcp_readable(w, l);
-                }
-            } else if (kind == GW_FD_WAKE) {
-                run_jobs(w);
-            }
+        int ms = wait_ms(w, dsrtp_io_now(), next_tick);
+        if (w->uring != NULL) {
+            gw_uring_wait(w, ms);
+        } else {
+            epoll_round(w, ms);
         }
         dsrtp_time now = dsrtp_io_now();
         if (now >= w->next_deadline || now >= next_tick) {
@@ -85,7 +130,26 @@ static void *worker_main(void *arg)
     }
     gw_calls_close_all(w);
     gw_call_reap(w);
+    gw_uring_free(w);
     return NULL;
+}
+
+int gw_io_watch(gw *w, int fd, void *tag)
+{
+    if (w->uring != NULL) {
+        return gw_uring_watch(w, fd, tag);
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void gw_io_unwatch(gw *w, int fd)
+{
+    if (w->uring != NULL) {
+        gw_uring_unwatch(w, fd);
+    } else {
+        (void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+    }
 }
 
 void gw_worker_run(gw *w, void (*fn)(gw *w, void *arg), void *arg)
@@ -146,6 +210,16 @@ int gw_workers_start(gw *root, unsigned count)
         if (w->epfd < 0 || w->wake_fd < 0 ||
             epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) != 0 ||
             pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            free_worker(w);
+            return -1;
+        }
+        pthread_mutex_lock(&w->job_lock);
+        while (w->io_ready == 0) {
+            pthread_cond_wait(&w->job_cond, &w->job_lock);
+        }
+        pthread_mutex_unlock(&w->job_lock);
+        if (w->io_ready < 0) {
+            pthread_join(w->thread, NULL);
             free_worker(w);
             return -1;
         }
