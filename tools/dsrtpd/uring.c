@@ -14,9 +14,11 @@
  * packet path; the slot table grows at watch time (call setup). Worker thread only. */
 #include <errno.h>
 #include <liburing.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <dsrtp/io.h>
 
@@ -24,10 +26,11 @@
 
 #define URING_SQ 1024
 #define URING_CQ 16384
-#define URING_BUFS 1024 /* power of two */
+#define URING_BUFS 512 /* power of two */
+#define URING_FIXED_MAX 65536u /* registered sockets at most (bounded by RLIMIT_NOFILE too) */
 #define URING_BGID 7
 #define URING_CHUNK 32
-#define URING_NAME ((unsigned)sizeof(struct sockaddr_storage))
+#define URING_NAME ((unsigned)sizeof(struct sockaddr_in6))
 /* What the kernel may fill: header, source address, payload up to GW_PKT_MAX. */
 #define URING_FILL ((unsigned)sizeof(struct io_uring_recvmsg_out) + URING_NAME + GW_PKT_MAX)
 /* Each buffer also keeps 64 bytes past that for the SRTP/SRTCP trailer added on the way out. */
@@ -39,6 +42,7 @@ typedef struct watch {
     int fd;
     void *tag; /* NULL: free */
     uint32_t gen;
+    bool fixed; /* registered at index = slot: operations skip the per-call fd lookup */
 } watch;
 
 /* A send in flight from buffer bid: whom to count it for when it completes. */
@@ -59,6 +63,7 @@ struct gw_uring {
     uint32_t nfree;
     uint32_t *rearm; /* slots whose multishot receive ended and must be armed again */
     uint32_t nrearm;
+    uint32_t nfixed;      /* size of the registered-file table (0: none) */
     uint32_t *slot_by_fd; /* fd -> watch slot (UINT32_MAX: none) */
     size_t nfd;
     gw_leg *dirty[URING_CHUNK]; /* legs media went through in this chunk */
@@ -94,8 +99,9 @@ static void arm(gw_uring *u, uint32_t slot)
     if (sqe == NULL) {
         return; /* cannot be: sqe_get submitted first */
     }
-    io_uring_prep_recvmsg_multishot(sqe, u->w[slot].fd, &u->recv_hdr, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
+    const watch *x = &u->w[slot];
+    io_uring_prep_recvmsg_multishot(sqe, x->fixed ? (int)slot : x->fd, &u->recv_hdr, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT | (x->fixed ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = URING_BGID;
     io_uring_sqe_set_data64(sqe, ud(OP_RECV, slot, u->w[slot].gen));
 }
@@ -143,7 +149,16 @@ int gw_uring_init(gw *w)
     }
     io_uring_buf_ring_advance(u->br, URING_BUFS);
     u->recv_hdr.msg_namelen = URING_NAME;
-    (void)io_uring_register_ring_fd(&u->ring); /* fewer fd lookups per enter; optional */
+    /* Fewer fd lookups per operation: the ring's own fd and a table for the sockets.
+     * Both optional; without them operations name plain fds. */
+    (void)io_uring_register_ring_fd(&u->ring);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        uint32_t n = rl.rlim_cur < URING_FIXED_MAX ? (uint32_t)rl.rlim_cur : URING_FIXED_MAX;
+        if (n > 0 && io_uring_register_files_sparse(&u->ring, n) == 0) {
+            u->nfixed = n;
+        }
+    }
     w->uring = u;
     arm_wake(w);
     if ((r = io_uring_submit(&u->ring)) < 0) {
@@ -246,6 +261,8 @@ int gw_uring_watch(gw *w, int fd, void *tag)
     }
     u->w[slot].fd = fd;
     u->w[slot].tag = tag;
+    u->w[slot].fixed =
+        slot < u->nfixed && io_uring_register_files_update(&u->ring, slot, &fd, 1) == 1;
     u->slot_by_fd[fd] = slot;
     arm(u, slot);
     return io_uring_submit(&u->ring) < 0 ? -1 : 0;
@@ -262,6 +279,11 @@ void gw_uring_unwatch(gw *w, int fd)
     if (sqe != NULL) {
         io_uring_prep_cancel64(sqe, ud(OP_RECV, s, u->w[s].gen), 0);
         io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0, 0));
+    }
+    if (u->w[s].fixed) {
+        int none = -1;
+        (void)io_uring_register_files_update(&u->ring, s, &none, 1);
+        u->w[s].fixed = false;
     }
     u->w[s].tag = NULL;
     u->w[s].gen++;
@@ -327,7 +349,7 @@ static void on_recv(gw *g, const struct io_uring_cqe *cqe, uint32_t slot, uint32
     }
     uint32_t to_slot = slot_of(u, out.fd);
     struct io_uring_sqe *sqe = sqe_get(u);
-    if (to_slot == UINT32_MAX || sqe == NULL) {
+    if (to_slot == UINT32_MAX || sqe == NULL || out.dst_len > URING_NAME) {
         atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
         recycle(u, bid);
         return;
@@ -335,8 +357,12 @@ static void on_recv(gw *g, const struct io_uring_cqe *cqe, uint32_t slot, uint32
     /* The destination address lives in the buffer's name area, free now. */
     void *name = io_uring_recvmsg_name(o);
     memcpy(name, &out.dst, out.dst_len);
-    io_uring_prep_send(sqe, out.fd, payload, out.len, 0);
+    const watch *to = &u->w[to_slot];
+    io_uring_prep_send(sqe, to->fixed ? (int)to_slot : out.fd, payload, out.len, 0);
     io_uring_prep_send_set_addr(sqe, name, (uint16_t)out.dst_len);
+    if (to->fixed) {
+        sqe->flags |= IOSQE_FIXED_FILE;
+    }
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, bid, 0));
     u->meta[bid] = (send_meta){.slot = to_slot, .gen = u->w[to_slot].gen,
                                .from_idx = (uint8_t)l->idx, .rtcp = out.rtcp};
