@@ -9,6 +9,9 @@
 #
 # usage: scripts/bench-relay.sh BUILD_DIR [N ...]   (env RELAY_SECONDS: media seconds, 5)
 #
+# RELAY_IO picks dsrtpd's worker loop (--io: auto, the default, is io_uring wherever the
+# kernel allows it; epoll is the recvmmsg/sendmmsg loop), so both can be compared.
+#
 # RELAY_RTPENGINE=1 adds, in the same run and after the dsrtpd table, a second table in the
 # same format for Debian's rtpengine (package rtpengine-daemon, not installed by anything
 # here) doing the same job under the same relay_load, whose ng flags are rtpengine's own:
@@ -65,7 +68,7 @@ table_head() {
     printf "$fmt" "" relayed "%" "us" "us" "us" "KiB"
 }
 
-echo "dsrtpd relay: one worker thread, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), loopback"
+echo "dsrtpd relay (--io ${RELAY_IO:-auto}): one worker thread, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), loopback"
 echo "each call: DTLS-SRTP leg + plain RTP leg, 50 pkt/s of 160-byte audio each way; ${SECONDS_MEDIA} s per row"
 table_head
 for n in $COUNTS; do
@@ -74,7 +77,7 @@ for n in $COUNTS; do
     $PIN_GW "$DSRTPD" --listen-ng 127.0.0.1:$ng_port --listen-http 127.0.0.1:$((ng_port + 1)) \
         --interface 127.0.0.1 --port-min $base --port-max $((base + 4 * n + 200)) \
         --workers 1 --timeout 120 --max-calls $((n + 10)) --log "$WORK/dsrtpd.log" \
-        2>"$WORK/dsrtpd.err" &
+        --io "${RELAY_IO:-auto}" 2>"$WORK/dsrtpd.err" &
     gw=$!
     sleep 0.5
     line=$($PIN_LOAD "$LOAD" --ng 127.0.0.1:$ng_port --calls "$n" --seconds "$SECONDS_MEDIA" \

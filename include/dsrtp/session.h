@@ -173,6 +173,22 @@ DSRTP_API void dsrtp_session_free(dsrtp_session *s);
  *  DSRTP_ERR_INVALID_ARG after start. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_set_remote(dsrtp_session *s,
                                                               const dsrtp_session_remote *r);
+/** Applies a later offer or answer (a SIP re-INVITE) to a started session, keeping its
+ *  port, ICE credentials, DTLS association and SRTP send state. r is copied.
+ *  - r->addr (when has_addr) becomes where media goes at once, unless ICE checks gate the
+ *    path (then ICE alone decides); latching afterwards still follows authenticated media
+ *    only. Without has_addr the destination stays.
+ *  - SDES: a peer key (key, salt, MKI) other than the current one gets a new receive
+ *    context. The old one stays as a fallback for packets the new key refuses, until the
+ *    first packet authenticates with the new key (RFC 4568 §7.1.4: the offerer keeps
+ *    sending with its old key until it has the answer).
+ *  - ICE: new peer credentials (the peer restarted ICE) are used for its checks from now on.
+ *  DTLS roles and fingerprints cannot change here: that takes a new association.
+ *  DSRTP_ERR_INVALID_ARG before start, or when r's DTLS role or fingerprints differ from the
+ *  current ones; errors of the SRTP layer when the new receive context cannot be made
+ *  (then nothing changed). */
+DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_update_remote(dsrtp_session *s,
+                                                                 const dsrtp_session_remote *r);
 /** Starts keying at now: DTLS begins (a client sends its ClientHello, to the ICE-validated
  *  or SDP address; a server processes any ClientHello held so far), SDES and plain RTP
  *  become ready at once. DSRTP_ERR_INVALID_ARG when the DTLS role is unset, SDES keys are

@@ -29,6 +29,7 @@ struct dsrtp_session {
     dsrtp_ice_lite *ice;
     dsrtp_srtp_tx *tx;
     dsrtp_srtp_rx *rx;
+    dsrtp_srtp_rx *rx_prev; /* SDES: the receive key before a re-key, until the new one works */
     dsrtp_profile profile;
     dsrtp_time now;
     dsrtp_time started_at;
@@ -191,6 +192,7 @@ void dsrtp_session_free(dsrtp_session *s)
     dsrtp_ice_lite_free(s->ice);
     dsrtp_srtp_tx_free(s->tx);
     dsrtp_srtp_rx_free(s->rx);
+    dsrtp_srtp_rx_free(s->rx_prev);
     dsrtp_wipe(s, sizeof *s);
     free(s);
 }
@@ -366,6 +368,112 @@ dsrtp_err dsrtp_session_start(dsrtp_session *s, dsrtp_time now)
     return DSRTP_OK;
 }
 
+static bool same_fingerprint(const dsrtp_fingerprint *x, const dsrtp_fingerprint *y)
+{
+    return x->hash == y->hash && x->len == y->len && x->len <= sizeof x->value &&
+           dsrtp_ct_eq(x->value, y->value, x->len);
+}
+
+/* The same set (RFC 8842 §5 compares sets: the order of the lines does not matter). */
+static bool same_fingerprints(const dsrtp_session_remote *a, const dsrtp_session_remote *b)
+{
+    if (a->fingerprint_count != b->fingerprint_count) {
+        return false;
+    }
+    for (size_t i = 0; i < a->fingerprint_count; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->fingerprint_count && !found; j++) {
+            found = same_fingerprint(&a->fingerprints[i], &b->fingerprints[j]);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool same_sdes_key(const dsrtp_session_remote *a, const dsrtp_session_remote *b)
+{
+    return a->sdes_mki_len == b->sdes_mki_len &&
+           dsrtp_ct_eq(a->sdes_key, b->sdes_key, sizeof a->sdes_key) &&
+           dsrtp_ct_eq(a->sdes_salt, b->sdes_salt, sizeof a->sdes_salt) &&
+           dsrtp_ct_eq(a->sdes_mki, b->sdes_mki, sizeof a->sdes_mki);
+}
+
+dsrtp_err dsrtp_session_update_remote(dsrtp_session *s, const dsrtp_session_remote *r)
+{
+    DSRTP_CHECK(s != NULL && r != NULL && s->started, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(r->fingerprint_count <= DSRTP_DTLS_MAX_FINGERPRINTS &&
+                    r->sdes_mki_len <= DSRTP_SRTP_MAX_MKI_LEN,
+                DSRTP_ERR_INVALID_ARG);
+    if (s->cfg.keying == DSRTP_KEYING_DTLS) {
+        /* RFC 8842 §5: another fingerprint or role means another association. */
+        DSRTP_CHECK(r->dtls_role == s->remote.dtls_role && same_fingerprints(r, &s->remote),
+                    DSRTP_ERR_INVALID_ARG);
+    }
+    char ufrag[DSRTP_ICE_CRED_MAX];
+    char pwd[DSRTP_ICE_CRED_MAX];
+    memcpy(ufrag, r->ice_ufrag, sizeof ufrag);
+    memcpy(pwd, r->ice_pwd, sizeof pwd);
+    ufrag[sizeof ufrag - 1] = '\0';
+    pwd[sizeof pwd - 1] = '\0';
+    bool new_ice = s->ice != NULL && ufrag[0] != '\0' &&
+                   (strcmp(ufrag, s->remote.ice_ufrag) != 0 ||
+                    !dsrtp_ct_eq(pwd, s->remote.ice_pwd, sizeof pwd));
+    /* Make everything that can fail before changing anything. */
+    dsrtp_srtp_rx *rx = NULL;
+    dsrtp_err err = DSRTP_OK;
+    if (s->cfg.keying == DSRTP_KEYING_SDES && s->rx != NULL && !same_sdes_key(r, &s->remote)) {
+        dsrtp_srtp_cfg c;
+        dsrtp_srtp_cfg_init(&c);
+        c.profile = s->profile;
+        c.master_key_len = dsrtp_profile_key_len(s->profile);
+        c.master_salt_len = dsrtp_profile_salt_len(s->profile);
+        c.max_streams = s->cfg.max_streams;
+        c.replay_window = s->cfg.replay_window;
+        c.master_key = r->sdes_key;
+        c.master_salt = r->sdes_salt;
+        c.mki = r->sdes_mki;
+        c.mki_len = r->sdes_mki_len;
+        err = dsrtp_srtp_rx_new(&c, &rx);
+    }
+    if (err == DSRTP_OK && new_ice) {
+        err = dsrtp_ice_lite_set_remote(s->ice, ufrag, pwd);
+    }
+    dsrtp_wipe(pwd, sizeof pwd);
+    if (err != DSRTP_OK) {
+        dsrtp_srtp_rx_free(rx);
+        return err;
+    }
+    if (rx != NULL) {
+        /* The fallback is the last key known to be in use: after two re-keys without a
+         * packet under the first, the first is dropped and the old fallback stays. */
+        if (s->rx_prev != NULL) {
+            dsrtp_srtp_rx_free(s->rx);
+        } else {
+            s->rx_prev = s->rx;
+        }
+        s->rx = rx;
+        memcpy(s->remote.sdes_key, r->sdes_key, sizeof s->remote.sdes_key);
+        memcpy(s->remote.sdes_salt, r->sdes_salt, sizeof s->remote.sdes_salt);
+        memcpy(s->remote.sdes_mki, r->sdes_mki, sizeof s->remote.sdes_mki);
+        s->remote.sdes_mki_len = r->sdes_mki_len;
+    }
+    if (new_ice) {
+        memcpy(s->remote.ice_ufrag, ufrag, sizeof s->remote.ice_ufrag);
+        memcpy(s->remote.ice_pwd, r->ice_pwd, sizeof s->remote.ice_pwd);
+        s->remote.ice_pwd[sizeof s->remote.ice_pwd - 1] = '\0';
+    }
+    if (r->has_addr) {
+        s->remote.has_addr = true;
+        s->remote.addr = r->addr;
+        if (!s->ice_gating) {
+            set_dest(s, &r->addr, true);
+        }
+    }
+    return DSRTP_OK;
+}
+
 /* ---- input ---- */
 
 /* True when a passed a connectivity check, whether or not checks gate anything (before
@@ -493,6 +601,34 @@ static void count_refusal(dsrtp_session *s, dsrtp_err err)
     }
 }
 
+static dsrtp_err rx_unprotect(dsrtp_srtp_rx *rx, bool rtcp, uint8_t *buf, size_t len,
+                              size_t *plain)
+{
+    return rtcp ? dsrtp_srtp_rx_unprotect_rtcp(rx, buf, len, plain)
+                : dsrtp_srtp_rx_unprotect(rx, buf, len, plain);
+}
+
+/* After an SDES re-key the peer may still send with its old key for a while: what the new
+ * context refuses is tried with the old one (a refused packet leaves buf and both contexts
+ * unchanged), and the old one goes once the new key has authenticated a packet. */
+static dsrtp_err unprotect(dsrtp_session *s, bool rtcp, uint8_t *buf, size_t len,
+                           size_t *plain)
+{
+    dsrtp_err err = rx_unprotect(s->rx, rtcp, buf, len, plain);
+    if (s->rx_prev == NULL) {
+        return err;
+    }
+    if (err == DSRTP_OK) {
+        dsrtp_srtp_rx_free(s->rx_prev);
+        s->rx_prev = NULL;
+        return err;
+    }
+    if (err == DSRTP_ERR_AUTH && rx_unprotect(s->rx_prev, rtcp, buf, len, plain) == DSRTP_OK) {
+        return DSRTP_OK;
+    }
+    return err;
+}
+
 static dsrtp_err on_media(dsrtp_session *s, bool rtcp, const dsrtp_addr *from, uint8_t *buf,
                           size_t len, dsrtp_input *res)
 {
@@ -504,10 +640,8 @@ static dsrtp_err on_media(dsrtp_session *s, bool rtcp, const dsrtp_addr *from, u
     dsrtp_err err = DSRTP_OK;
     if (s->cfg.keying == DSRTP_KEYING_NONE) {
         err = len >= (rtcp ? 8u : 12u) ? DSRTP_OK : DSRTP_ERR_MALFORMED;
-    } else if (rtcp) {
-        err = dsrtp_srtp_rx_unprotect_rtcp(s->rx, buf, len, &plain);
     } else {
-        err = dsrtp_srtp_rx_unprotect(s->rx, buf, len, &plain);
+        err = unprotect(s, rtcp, buf, len, &plain);
     }
     if (err != DSRTP_OK) {
         count_refusal(s, err);

@@ -148,7 +148,9 @@ check "list -> call1" has "$r" '"calls": ["call1"]'
 r=$(ng '{"command":"statistics"}')
 check "statistics -> ok with one own session" has "$r" '"sessionsown": 1'
 
-# Retransmission: the same cookie twice gives identical bytes; the call is created once.
+# The same offer twice (with the same cookie, but ng_client.py sends each from a new socket,
+# so this is a repeated offer rather than a cached retransmission; the cache itself is
+# checked in test_dsrtpd_reinvite.sh): identical bytes, and the call is created once.
 r1=$(ng '{"command":"offer","call-id":"call2","from-tag":"x","transport-protocol":"RTP/AVP","ICE":"remove"}' --cookie retx-1 --sdp-file "$WORK/webrtc_offer.sdp")
 r2=$(ng '{"command":"offer","call-id":"call2","from-tag":"x","transport-protocol":"RTP/AVP","ICE":"remove"}' --cookie retx-1 --sdp-file "$WORK/webrtc_offer.sdp")
 check "retransmission: identical reply" test "$r1" = "$r2"

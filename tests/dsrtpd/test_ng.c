@@ -498,6 +498,46 @@ static void test_ng_parse_accepts_known_keys_without_warnings(void)
     CHECK_EQ(len, 0);
 }
 
+static void test_ng_parse_reads_a_delete_with_delay_tags_and_the_fatal_flag(void)
+{
+    dsrtpd_ng_msg msg;
+    const char *reason = NULL;
+    /* What Kamailio sends for a BYE from the callee, with rtpengine's older string form. */
+    CHECK_OK(parse_cstr("k d7:command6:delete7:call-id1:c8:from-tag2:tb6:to-tag2:fa"
+                        "10:via-branch5:z9hG412:delete-delay2:305:flagsl5:fatalee",
+                        &msg, &reason));
+    CHECK_EQ(msg.cmd, DSRTPD_NG_CMD_DELETE);
+    CHECK_EQ(msg.n_warnings, 0);
+    CHECK_EQ(msg.delete_delay, 30);
+    CHECK(str_is(msg.to_tag, "fa"));
+    CHECK(str_is(msg.via_branch, "z9hG4"));
+    CHECK((msg.flags & DSRTPD_NG_FLAG_FATAL) != 0);
+    CHECK_OK(parse_cstr("k d7:command6:delete7:call-id1:c12:delete-delayi0ee", &msg, &reason));
+    CHECK_EQ(msg.delete_delay, 0);
+    CHECK_OK(parse_cstr("k d7:command6:delete7:call-id1:ce", &msg, &reason));
+    CHECK_EQ(msg.delete_delay, -1); /* absent: the daemon's --delete-delay */
+}
+
+static void test_ng_parse_refuses_a_delete_delay_that_is_not_a_count(void)
+{
+    const char *bad[] = {
+        "k d7:command6:delete7:call-id1:c12:delete-delay2:-1e",
+        "k d7:command6:delete7:call-id1:c12:delete-delay3:1s0e",
+        "k d7:command6:delete7:call-id1:c12:delete-delay0:e",
+        "k d7:command6:delete7:call-id1:c12:delete-delay10:1234567890e",
+        "k d7:command6:delete7:call-id1:c12:delete-delayi-5ee",
+        "k d7:command6:delete7:call-id1:c12:delete-delayli1eee",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dsrtpd_ng_msg msg;
+        const char *reason = NULL;
+        CHECK_OK(parse_cstr(bad[i], &msg, &reason));
+        CHECK_EQ(msg.delete_delay, -1);
+        CHECK_EQ(msg.n_warnings, 1);
+        CHECK(strcmp(msg.warnings[0].what, "wrong type for key") == 0);
+    }
+}
+
 static void test_ng_parse_keeps_the_first_of_duplicate_keys_and_warns(void)
 {
     dsrtpd_ng_msg msg;
@@ -748,6 +788,8 @@ RUN_TESTS(TEST(test_ng_parse_reads_a_kamailio_webrtc_offer),
           TEST(test_ng_rtpp_flags_warns_on_what_it_cannot_map),
           TEST(test_ng_parse_turns_unknown_keys_and_flags_into_warnings),
           TEST(test_ng_parse_accepts_known_keys_without_warnings),
+          TEST(test_ng_parse_reads_a_delete_with_delay_tags_and_the_fatal_flag),
+          TEST(test_ng_parse_refuses_a_delete_delay_that_is_not_a_count),
           TEST(test_ng_parse_keeps_the_first_of_duplicate_keys_and_warns),
           TEST(test_ng_format_warnings_caps_the_count_and_quotes_safely),
           TEST(test_ng_reply_pong_is_byte_exact),

@@ -1,8 +1,13 @@
 /* The call table: call-id -> call with two legs. An offer creates the call (both legs get a
  * port; leg B's DTLS session exists at once so that an early ClientHello from B is held);
- * the answer completes leg B, starts both sessions and yields the answer for A. Deleted
- * calls are unlinked at once but freed at the end of the loop iteration, so an event
- * already fetched for one of their sockets never touches freed memory. */
+ * the answer completes leg B, starts both sessions and yields the answer for A. Later
+ * offers (SIP re-INVITEs) may come from either side, told apart by their from-tag: A's tag,
+ * or B's (the answer's to-tag). The answer then comes from the other side. Each leg keeps
+ * its port, sockets, keys, ICE credentials and DTLS association; its session learns what
+ * changed (a plain or SDES peer's new address, an SDES peer's new key). Deleted calls are
+ * unlinked at once but freed at the end of the loop iteration, so an event already fetched
+ * for one of their sockets never touches freed memory; a delete with a delay leaves the call
+ * relaying until then, and an offer or answer in the meantime cancels it. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +43,10 @@ static void leg_clear(gw *g, gw_leg *l)
     dsrtp_sdp_free(l->remote_sdp);
     dsrtp_sdp_free(l->local_sdp);
     dsrtp_sdp_decision_wipe(&l->decision);
+    if (l->sent_sdp != NULL) {
+        dsrtp_secure_wipe(l->sent_sdp, l->sent_len);
+        free(l->sent_sdp);
+    }
     dsrtp_secure_wipe(l, sizeof *l);
     l->fd = -1;
     l->rtcp_fd = -1;
@@ -47,14 +56,6 @@ static void call_free(gw *g, gw_call *c)
 {
     leg_clear(g, &c->leg[0]);
     leg_clear(g, &c->leg[1]);
-    if (c->offer_text != NULL) {
-        dsrtp_secure_wipe(c->offer_text, c->offer_len);
-        free(c->offer_text);
-    }
-    if (c->answer_text != NULL) {
-        dsrtp_secure_wipe(c->answer_text, c->answer_len);
-        free(c->answer_text);
-    }
     free(c);
 }
 
@@ -124,6 +125,53 @@ static int write_sdp(const dsrtp_sdp *d, char *out, size_t cap, size_t *out_len)
     return dsrtp_sdp_write(d, out, cap, out_len) == DSRTP_OK ? 0 : -1;
 }
 
+static bool same_text(const gw_leg *l, const char *text, size_t len)
+{
+    return l->sent_sdp != NULL && l->sent_len == len && memcmp(l->sent_sdp, text, len) == 0;
+}
+
+/* Writes l->local_sdp, the description for side l, into out and keeps a copy. RFC 3264
+ * §8: the o= session version goes up by one exactly when the description differs from the
+ * last one this side got; the first one carries its author's version. So a re-offer that
+ * changes nothing (a session refresh) yields the same bytes again. */
+static int emit_sdp(gw *g, gw_leg *l, char *out, size_t cap, size_t *out_len, const char **err)
+{
+    const dsrtp_sdp_session *s = dsrtp_sdp_get_session(l->local_sdp);
+    char addr[256];
+    if (s->origin_address.address != NULL) {
+        snprintf(addr, sizeof addr, "%s", s->origin_address.address);
+    } else {
+        gw_addr_ip(&g->cfg.iface, addr, sizeof addr);
+    }
+    uint64_t v = l->sent_sdp != NULL ? l->sdp_version : strtoull(s->origin_sess_version, NULL, 10);
+    for (;;) {
+        if (dsrtp_sdp_set_origin(l->local_sdp, v, addr) != DSRTP_OK ||
+            write_sdp(l->local_sdp, out, cap, out_len) != 0) {
+            *err = "rewritten SDP too large";
+            return -1;
+        }
+        if (l->sent_sdp == NULL || same_text(l, out, *out_len) || v != l->sdp_version) {
+            break;
+        }
+        v++; /* changed: write it again with the next version */
+    }
+    if (!same_text(l, out, *out_len)) {
+        char *copy = keep_text(out, *out_len);
+        if (copy == NULL) {
+            *err = "out of memory";
+            return -1;
+        }
+        if (l->sent_sdp != NULL) {
+            dsrtp_secure_wipe(l->sent_sdp, l->sent_len);
+            free(l->sent_sdp);
+        }
+        l->sent_sdp = copy;
+        l->sent_len = *out_len;
+    }
+    l->sdp_version = v;
+    return 0;
+}
+
 static int parse_sdp(const char *sdp, size_t len, dsrtp_sdp **out, const char **err)
 {
     dsrtp_sdp_error perr = {0};
@@ -141,6 +189,9 @@ static int parse_sdp(const char *sdp, size_t len, dsrtp_sdp **out, const char **
     return 0;
 }
 
+static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, size_t len,
+                   const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err);
+
 /* Calls of every worker: the limit is the gateway's, not a worker's. */
 static uint64_t calls_in_progress(gw *g)
 {
@@ -157,15 +208,7 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
 {
     gw_call *c = gw_call_find(g, callid);
     if (c != NULL) {
-        /* A repeated offer for a call we know: the same description again (same ports and
-         * keys). TODO(#gw-reinvite): re-offers that change media or keying. */
-        if (c->offer_text == NULL || c->offer_len + 1 > cap) {
-            *err = "call exists but has no offer";
-            return -1;
-        }
-        memcpy(out, c->offer_text, c->offer_len + 1);
-        *out_len = c->offer_len;
-        return 0;
+        return reoffer(g, c, from_tag, sdp, len, o, out, cap, out_len, err);
     }
     if (g->cfg.max_calls != 0 && calls_in_progress(g) >= g->cfg.max_calls) {
         *err = "call limit reached";
@@ -187,6 +230,9 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
     snprintf(c->callid, sizeof c->callid, "%s", callid);
     c->created = dsrtp_io_now();
     c->last_media = c->created;
+    c->last_signal = c->created;
+    c->delete_at = DSRTP_TIME_NEVER;
+    c->offerer = 0;
     if (parse_sdp(sdp, len, &c->leg[0].remote_sdp, err) != 0) {
         goto fail;
     }
@@ -209,12 +255,9 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
         *err = "cannot create the DTLS session";
         goto fail;
     }
-    if (write_sdp(c->leg[1].local_sdp, out, cap, out_len) != 0 ||
-        (c->offer_text = keep_text(out, *out_len)) == NULL) {
-        *err = "rewritten offer too large";
+    if (emit_sdp(g, &c->leg[1], out, cap, out_len, err) != 0) {
         goto fail;
     }
-    c->offer_len = *out_len;
     c->next = g->calls;
     g->calls = c;
     g->call_count++;
@@ -281,6 +324,136 @@ static int start_leg(gw *g, gw_leg *l)
     return 0;
 }
 
+/* An unspecified address (c=IN IP4 0.0.0.0, RFC 2543 hold) names no peer: sending there
+ * would reach this host. */
+static bool addr_unspecified(const dsrtp_addr *a)
+{
+    size_t n = a->family == 6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++) {
+        if (a->ip[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Tells a running leg's session what the side's latest description changed. A plain or
+ * SDES peer's c=/m= address becomes where its media goes (for a plain leg the SDP is the
+ * only source of it); a DTLS leg learns its path from ICE or from authenticated packets
+ * only, so there the address is not taken. An SDES peer's new key re-keys our receive side;
+ * new ICE credentials of the peer are used for its checks. */
+static int update_leg(gw *g, gw_leg *l)
+{
+    dsrtp_session_remote r;
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->remote_sdp, 0);
+    if (gw_sdp_fill_remote(l, m, &r) != 0) {
+        return -1;
+    }
+    if (l->keying == DSRTP_KEYING_DTLS || (r.has_addr && addr_unspecified(&r.addr))) {
+        r.has_addr = false;
+    }
+    if (r.has_addr && !dsrtp_addr_equal(&r.addr, &l->rtp_peer)) {
+        char was[80];
+        char now[80];
+        gw_addr_log(&l->rtp_peer, was, sizeof was);
+        gw_addr_log(&r.addr, now, sizeof now);
+        gw_log("info", "msg=\"media address moved by the SDP\" call=\"%s\" leg=%s from=%s to=%s",
+               l->call->callid, l->idx == 0 ? "A" : "B", was, now);
+        l->rtp_peer = r.addr;
+    }
+    if (l->rtcp_fd >= 0) {
+        rtcp_peer_from_sdp(l, m, &r);
+    }
+    dsrtp_err err = dsrtp_session_update_remote(l->session, &r);
+    dsrtp_secure_wipe(&r, sizeof r);
+    gw_leg_flush(g, l);
+    return err == DSRTP_OK ? 0 : -1;
+}
+
+/* One SDES key per leg once it runs: the one for the suite agreed. Later offers towards the
+ * leg carry just that line (a second suite offered again could be picked: a new send key). */
+static void keep_used_sdes_key(gw_leg *l)
+{
+    if (l->keying != DSRTP_KEYING_SDES || l->sdes_count < 2) {
+        return;
+    }
+    for (size_t j = 0; j < l->sdes_count; j++) {
+        if (l->sdes_profiles[j] == l->decision.sdes_profile) {
+            l->sdes_profiles[0] = l->sdes_profiles[j];
+            l->sdes_keys[0] = l->sdes_keys[j];
+            break;
+        }
+    }
+    dsrtp_secure_wipe(&l->sdes_keys[1], sizeof l->sdes_keys - sizeof l->sdes_keys[0]);
+    l->sdes_count = 1;
+}
+
+static void cancel_delete(gw_call *c)
+{
+    if (c->delete_at != DSRTP_TIME_NEVER) {
+        c->delete_at = DSRTP_TIME_NEVER;
+        gw_log("info", "msg=\"delete cancelled by new signalling\" call=\"%s\"", c->callid);
+    }
+}
+
+/* An offer for a call we know. The side is told by its from-tag: A's (the first offer's),
+ * or B's once B answered (a re-INVITE from the callee carries its own tag as from-tag). The
+ * offering leg is read as answerer and keeps its association; the other leg gets a new
+ * offer on the same port with the same keys. An offer repeated unchanged (INVITE
+ * retransmitted past the reply cache, session refresh) gives the same SDP again. */
+static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, size_t len,
+                   const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err)
+{
+    int xi;
+    if (strcmp(from_tag, c->leg[0].tag) == 0) {
+        xi = 0;
+    } else if (c->answered && c->leg[1].tag[0] != '\0' && strcmp(from_tag, c->leg[1].tag) == 0) {
+        xi = 1;
+    } else {
+        *err = "from-tag matches neither side of the call";
+        return -1;
+    }
+    gw_leg *x = &c->leg[xi];
+    gw_leg *y = &c->leg[1 - xi];
+    dsrtp_sdp *ns = NULL;
+    if (parse_sdp(sdp, len, &ns, err) != 0) {
+        return -1;
+    }
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ns, 0);
+    dsrtp_sdp_decision dec;
+    if (gw_sdp_check_offer(x, m, &dec, err) != 0) {
+        dsrtp_sdp_free(ns);
+        return -1;
+    }
+    dsrtp_sdp_free(x->remote_sdp);
+    x->remote_sdp = ns;
+    dsrtp_sdp_decision_wipe(&x->decision);
+    x->decision = dec;
+    dsrtp_sdp_decision_wipe(&dec);
+    gw_sdp_take_mid(x, ns);
+    if (x->rtcp_mux && !m->rtcp_mux) {
+        /* RFC 5761 §5.1.3: an offer without rtcp-mux ends it; RTCP on our port + 1. */
+        x->rtcp_mux = false;
+        leg_open_rtcp(g, x);
+    }
+    if (x->started && update_leg(g, x) != 0) {
+        *err = "cannot apply the re-offer to the media session";
+        return -1;
+    }
+    if (gw_sdp_reoffer(g, c, 1 - xi, o, err) != 0 || emit_sdp(g, y, out, cap, out_len, err) != 0) {
+        return -1;
+    }
+    c->offerer = xi;
+    c->reoffered = c->reoffered || c->answered;
+    c->last_signal = dsrtp_io_now();
+    cancel_delete(c);
+    gw_log("info", "msg=\"re-offer\" call=\"%s\" from=%s", c->callid, xi == 0 ? "A" : "B");
+    return 0;
+}
+
+/* The answer to the last offer, from the other side: the first one starts both legs; a
+ * later one (to a re-offer, or a second answer to the same offer, such as a 200 after a 183)
+ * updates the answering leg. Its from-tag is the offerer's tag, its to-tag the answerer's. */
 int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *to_tag,
                    const char *sdp, size_t len, const gw_opts *o, char *out, size_t cap,
                    size_t *out_len, const char **err)
@@ -291,63 +464,87 @@ int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *
         *err = "Unknown call-id";
         return -1;
     }
-    if (from_tag != NULL && from_tag[0] != '\0' && strcmp(from_tag, c->leg[0].tag) != 0) {
+    int xi = c->offerer;
+    gw_leg *x = &c->leg[xi];
+    gw_leg *y = &c->leg[1 - xi];
+    if (from_tag != NULL && from_tag[0] != '\0' && strcmp(from_tag, x->tag) != 0) {
         *err = "from-tag does not match the offer";
         return -1;
     }
-    if (c->answered) {
-        /* A repeated answer: the same description again. */
-        if (c->answer_text == NULL || c->answer_len + 1 > cap) {
-            *err = "answer too large";
+    /* Until a re-offer, B's tag is the latest answer's (a 200 may come from another fork
+     * than a 183 before it); afterwards it names B. */
+    bool set_tag = xi == 0 && !c->reoffered;
+    if (!set_tag && to_tag != NULL && to_tag[0] != '\0' && strcmp(to_tag, y->tag) != 0) {
+        *err = "to-tag does not match the call";
+        return -1;
+    }
+    dsrtp_sdp *ys = NULL;
+    if (parse_sdp(sdp, len, &ys, err) != 0) {
+        return -1;
+    }
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ys, 0);
+    dsrtp_sdp_decision dec;
+    if (gw_sdp_check_answer(y, m, &dec, err) != 0) {
+        dsrtp_sdp_free(ys);
+        return -1;
+    }
+    dsrtp_sdp_free(y->remote_sdp);
+    y->remote_sdp = ys;
+    dsrtp_sdp_decision_wipe(&y->decision);
+    y->decision = dec;
+    dsrtp_sdp_decision_wipe(&dec);
+    if (set_tag) {
+        snprintf(y->tag, sizeof y->tag, "%s", to_tag != NULL ? to_tag : "");
+    }
+    if (y->rtcp_mux && !m->rtcp_mux) {
+        /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
+        y->rtcp_mux = false;
+        leg_open_rtcp(g, y);
+    }
+    if (gw_sdp_answer(g, c, xi, err) != 0 || emit_sdp(g, x, out, cap, out_len, err) != 0) {
+        return -1;
+    }
+    /* B first, as its DTLS session may hold an early ClientHello. The offering leg took
+     * its changes with the offer. */
+    gw_leg *order[2] = {&c->leg[1], &c->leg[0]};
+    for (int i = 0; i < 2; i++) {
+        gw_leg *l = order[i];
+        if (!l->started) {
+            if (start_leg(g, l) != 0) {
+                *err = "cannot start the media sessions";
+                return -1;
+            }
+            keep_used_sdes_key(l);
+        } else if (l == y && update_leg(g, l) != 0) {
+            *err = "cannot apply the answer to the media session";
             return -1;
         }
-        memcpy(out, c->answer_text, c->answer_len + 1);
-        *out_len = c->answer_len;
-        return 0;
     }
-    gw_leg *a = &c->leg[0];
-    gw_leg *b = &c->leg[1];
-    dsrtp_sdp *bs = NULL;
-    if (parse_sdp(sdp, len, &bs, err) != 0) {
-        return -1;
-    }
-    dsrtp_sdp_policy pol;
-    dsrtp_sdp_policy_init(&pol);
-    pol.keyings = (unsigned)b->keying;
-    pol.allow_insecure_sdes = true;
-    dsrtp_sdp_failure why = {0};
-    dsrtp_sdp_decision_wipe(&b->decision);
-    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_OFFERER, dsrtp_sdp_get_media(bs, 0),
-                            dsrtp_sdp_get_media(b->local_sdp, 0), &b->decision,
-                            &why) != DSRTP_OK) {
-        *err = why.reason != NULL ? why.reason : "answer: keying mismatch";
-        dsrtp_sdp_free(bs);
-        return -1;
-    }
-    dsrtp_sdp_free(b->remote_sdp);
-    b->remote_sdp = bs;
-    snprintf(b->tag, sizeof b->tag, "%s", to_tag != NULL ? to_tag : "");
-    if (b->rtcp_mux && !dsrtp_sdp_get_media(bs, 0)->rtcp_mux) {
-        /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
-        b->rtcp_mux = false;
-        leg_open_rtcp(g, b);
-    }
-    if (gw_sdp_answer_a(g, c, err) != 0 || write_sdp(a->local_sdp, out, cap, out_len) != 0) {
-        if (*err == NULL) {
-            *err = "rewritten answer too large";
-        }
-        return -1;
-    }
-    if (start_leg(g, b) != 0 || start_leg(g, a) != 0) {
-        *err = "cannot start the media sessions";
-        return -1;
-    }
-    c->answer_text = keep_text(out, *out_len);
-    c->answer_len = c->answer_text != NULL ? *out_len : 0;
+    bool first = !c->answered;
     c->answered = true;
     c->last_media = dsrtp_io_now();
-    gw_log("info", "msg=\"call answered\" call=\"%s\"", c->callid);
+    c->last_signal = c->last_media;
+    cancel_delete(c);
+    gw_log("info", "msg=\"call answered\" call=\"%s\" by=%s%s", c->callid,
+           xi == 0 ? "B" : "A", first ? "" : " again");
     return 0;
+}
+
+void gw_call_delete_later(gw *g, gw_call *c, unsigned seconds)
+{
+    if (seconds == 0) {
+        gw_call_delete(g, c, "delete");
+        return;
+    }
+    dsrtp_time at = dsrtp_io_now() + (dsrtp_time)seconds * 1000000u;
+    if (at < c->delete_at) { /* a second delete never puts it off */
+        c->delete_at = at;
+    }
+    if (c->delete_at < g->next_deadline) {
+        g->next_deadline = c->delete_at;
+    }
+    gw_log("info", "msg=\"call deletion scheduled\" call=\"%s\" delay=%u", c->callid,
+           seconds);
 }
 
 void gw_call_delete(gw *g, gw_call *c, const char *why)
@@ -391,11 +588,19 @@ void gw_calls_tick(gw *g, dsrtp_time now)
     gw_call *c = g->calls;
     while (c != NULL) {
         gw_call *following = c->next;
+        if (c->delete_at <= now) {
+            gw_call_delete(g, c, "delete-delay");
+            c = following;
+            continue;
+        }
         if (g->cfg.timeout != 0 && now - c->last_media > (dsrtp_time)g->cfg.timeout * 1000000u) {
             atomic_fetch_add(&g->m.calls_timeout, 1);
             gw_call_delete(g, c, "timeout");
             c = following;
             continue;
+        }
+        if (c->delete_at < next) {
+            next = c->delete_at;
         }
         for (int i = 0; i < 2; i++) {
             gw_leg *l = &c->leg[i];

@@ -1,10 +1,12 @@
 /* SDP for each side of a call. Leg A is the offering side: we answer its offer (keying
  * decided by dsrtp_sdp_negotiate as answerer). Leg B is the side the offer goes to: we
  * offer it the keying the ng flags ask for, on our own port, and read its answer as
- * offerer. Each rewritten description carries our address, port, fingerprint or crypto
- * lines and ICE-lite credentials with one host candidate; everything else the author wrote
- * (codecs, fmtp, ssrc, ...) passes through. One audio/video stream per call: further
- * m-lines are disabled (port 0). */
+ * offerer. Later offers may come from either side (re-offers, below): the leg that offers
+ * is then answered, the other one offered to, each keeping its keying. Each rewritten
+ * description carries our address, port, fingerprint or crypto lines and ICE-lite
+ * credentials with one host candidate; everything else the author wrote (codecs, fmtp,
+ * ssrc, direction, ...) passes through. One audio/video stream per call: further m-lines
+ * are disabled (port 0). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,55 +216,223 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
             return -1;
         }
     }
+    gw_sdp_take_mid(a, a->remote_sdp);
+    gw_sdp_take_mid(b, b->local_sdp);
     return 0;
 }
 
-int gw_sdp_answer_a(gw *g, gw_call *c, const char **err)
+/* The a=mid and BUNDLE group side l knows our one stream by (session groups were removed by
+ * rewrite_common): its own a=mid when it offered (RFC 5888 §9.2: an answer repeats the
+ * offer's identification tag, and an offer without a=mid gets an answer without one), the
+ * one we chose when we offered. */
+static int set_mid(dsrtp_sdp *d, const gw_leg *l)
 {
-    gw_leg *a = &c->leg[0];
-    gw_leg *b = &c->leg[1];
-    const dsrtp_sdp_media *am = dsrtp_sdp_get_media(a->remote_sdp, 0);
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
-    dsrtp_sdp_transport t = {.port = a->port, .proto = am->proto_text, .address = ip,
-                             .rtcp_mux = a->rtcp_mux};
-    dsrtp_sdp_free(a->local_sdp);
-    a->local_sdp = NULL;
-    if (dsrtp_sdp_clone(b->remote_sdp, &a->local_sdp) != DSRTP_OK ||
-        rewrite_common(g, a->local_sdp, 0, true) != 0 ||
-        dsrtp_sdp_set_transport(a->local_sdp, 0, &t) != DSRTP_OK ||
-        write_keying(g, a, a->local_sdp, 0, a->decision.local_setup,
-                     a->decision.fingerprint_hash, a->decision.sdes_tag) != 0) {
-        *err = "cannot rewrite the answer";
+    const char *now = dsrtp_sdp_get_media(d, 0)->mid;
+    bool keep = now != NULL && strcmp(now, l->mid) == 0; /* already right, where it is */
+    if (!keep && dsrtp_sdp_remove_attr(d, 0, "mid", NULL) != DSRTP_OK) {
         return -1;
     }
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(a->local_sdp, 0);
-    if (am->mid != NULL && m->mid == NULL &&
-        dsrtp_sdp_add_attr(a->local_sdp, 0, "mid", am->mid) != DSRTP_OK) {
-        *err = "cannot rewrite the answer";
+    if (l->mid[0] == '\0') {
+        return 0;
+    }
+    if (!keep && dsrtp_sdp_add_attr(d, 0, "mid", l->mid) != DSRTP_OK) {
         return -1;
     }
-    /* An offer without a=mid gets an answer without one (RFC 5888 §9.2), though leg B's
-     * answerer (a browser) always writes one. */
-    if (am->mid == NULL && m->mid != NULL &&
-        dsrtp_sdp_remove_attr(a->local_sdp, 0, "mid", NULL) != DSRTP_OK) {
-        *err = "cannot rewrite the answer";
-        return -1;
-    }
-    /* Answer BUNDLE with BUNDLE for our one stream when offered (RFC 8843). */
-    const dsrtp_sdp_session *as = dsrtp_sdp_get_session(a->remote_sdp);
-    for (size_t i = 0; i < as->group_count && am->mid != NULL; i++) {
-        if (strcmp(as->groups[i].semantics, "BUNDLE") == 0) {
-            char value[300];
-            snprintf(value, sizeof value, "BUNDLE %s", am->mid);
-            if (dsrtp_sdp_add_attr(a->local_sdp, DSRTP_SDP_SESSION, "group", value) !=
-                DSRTP_OK) {
-                *err = "cannot rewrite the answer";
-                return -1;
-            }
-            break;
+    if (l->bundle) {
+        char value[GW_TAG_MAX + 8];
+        snprintf(value, sizeof value, "BUNDLE %s", l->mid);
+        if (dsrtp_sdp_add_attr(d, DSRTP_SDP_SESSION, "group", value) != DSRTP_OK) {
+            return -1;
         }
     }
+    return 0;
+}
+
+void gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d)
+{
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, 0);
+    const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
+    l->mid[0] = '\0';
+    l->bundle = false;
+    if (m->mid == NULL || strlen(m->mid) >= sizeof l->mid) {
+        return;
+    }
+    snprintf(l->mid, sizeof l->mid, "%s", m->mid);
+    for (size_t i = 0; i < s->group_count; i++) {
+        l->bundle = l->bundle || strcmp(s->groups[i].semantics, "BUNDLE") == 0;
+    }
+}
+
+int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
+{
+    gw_leg *x = &c->leg[xi];
+    gw_leg *y = &c->leg[1 - xi];
+    const dsrtp_sdp_media *xm = dsrtp_sdp_get_media(x->remote_sdp, 0);
+    char ip[64];
+    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
+    dsrtp_sdp_transport t = {.port = x->port, .proto = xm->proto_text, .address = ip,
+                             .rtcp_mux = x->rtcp_mux};
+    dsrtp_sdp *d = NULL;
+    if (dsrtp_sdp_clone(y->remote_sdp, &d) != DSRTP_OK ||
+        rewrite_common(g, d, 0, true) != 0 || dsrtp_sdp_set_transport(d, 0, &t) != DSRTP_OK ||
+        write_keying(g, x, d, 0, x->decision.local_setup, x->decision.fingerprint_hash,
+                     x->decision.sdes_tag) != 0 ||
+        set_mid(d, x) != 0) {
+        dsrtp_sdp_free(d);
+        *err = "cannot rewrite the answer";
+        return -1;
+    }
+    dsrtp_sdp_free(x->local_sdp);
+    x->local_sdp = d;
+    return 0;
+}
+
+/* ---- re-offers ----
+ * A later offer (a SIP re-INVITE, from either side) keeps each leg as it is: port, keying,
+ * our SDES keys and ICE credentials, the DTLS association and its roles, rtcp-mux (it may
+ * only be dropped). What the author changed otherwise (direction, codecs, its address)
+ * passes through the rewrite as in the first exchange. */
+
+static dsrtp_sdp_setup setup_of_role(dsrtp_dtls_role role)
+{
+    return role == DSRTP_DTLS_SERVER ? DSRTP_SDP_SETUP_PASSIVE : DSRTP_SDP_SETUP_ACTIVE;
+}
+
+/* The checks both directions share once a leg has a decision: the same DTLS association
+ * (RFC 8842 §5: another fingerprint or tls-id means a new one) and the same SDES suite. */
+static int same_association(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_sdp_decision *d,
+                            bool answering, const char **err)
+{
+    if (l->keying == DSRTP_KEYING_DTLS) {
+        bool restart = false;
+        const char *why = NULL;
+        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(l->remote_sdp, 0);
+        /* TODO(#gw-dtls-restart): a changed fingerprint, tls-id or role needs a second
+         * DTLS association on the leg's port; until then such a re-offer is refused and the
+         * call keeps its current association. */
+        if (dsrtp_sdp_dtls_restart(prev, m, &restart, &why) != DSRTP_OK || restart) {
+            *err = answering ? "re-offer changes the DTLS fingerprint or tls-id: a new DTLS "
+                               "association is not supported"
+                             : "answer changes the DTLS fingerprint or tls-id: a new DTLS "
+                               "association is not supported";
+            return -1;
+        }
+        if (!d->dtls_handshake) {
+            *err = "SDP puts DTLS on hold (a=setup:holdconn): not supported";
+            return -1;
+        }
+        if (answering && m->setup == DSRTP_SDP_SETUP_ACTPASS) {
+            /* RFC 8842 §5.3: an answerer keeps its role when the association stays. */
+            d->role = l->decision.role;
+            d->local_setup = setup_of_role(d->role);
+        } else if (d->role != l->decision.role) {
+            *err = answering ? "re-offer changes the DTLS role (a=setup): a new DTLS "
+                               "association is not supported"
+                             : "answer changes the DTLS role (a=setup): a new DTLS "
+                               "association is not supported";
+            return -1;
+        }
+    } else if (l->keying == DSRTP_KEYING_SDES && d->sdes_profile != l->decision.sdes_profile) {
+        /* Our send key is for the suite in use: keep it if the offer still has it. */
+        for (size_t i = 0; answering && i < m->crypto_count; i++) {
+            const dsrtp_sdp_crypto *k = &m->crypto[i];
+            if (k->usable && k->key_count > 0 && k->profile == l->decision.sdes_profile) {
+                d->sdes_profile = k->profile;
+                d->sdes_tag = k->tag;
+                d->remote_key = k->keys[0];
+                return 0;
+            }
+        }
+        *err = answering ? "re-offer drops the SDES suite in use"
+                         : "answer picks another SDES suite than the one in use";
+        return -1;
+    }
+    return 0;
+}
+
+int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
+                       const char **err)
+{
+    dsrtp_sdp_policy pol;
+    dsrtp_sdp_policy_init(&pol);
+    pol.keyings = (unsigned)x->keying;
+    pol.allow_insecure_sdes = true;
+    dsrtp_sdp_failure why = {0};
+    dsrtp_sdp_decision d = {0};
+    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_ANSWERER, m, NULL, &d, &why) != DSRTP_OK) {
+        *err = why.code == DSRTP_SDP_FAIL_NO_KEYING || why.code == DSRTP_SDP_FAIL_PROTO ||
+                       why.code == DSRTP_SDP_FAIL_NO_FINGERPRINT
+                   ? "re-offer changes the keying of the leg: not supported"
+                   : why.reason != NULL ? why.reason : "re-offer: keying mismatch";
+        dsrtp_sdp_decision_wipe(&d);
+        return -1;
+    }
+    if (same_association(x, m, &d, true, err) != 0) {
+        dsrtp_sdp_decision_wipe(&d);
+        return -1;
+    }
+    *out = d;
+    dsrtp_sdp_decision_wipe(&d);
+    return 0;
+}
+
+int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
+                        const char **err)
+{
+    dsrtp_sdp_policy pol;
+    dsrtp_sdp_policy_init(&pol);
+    pol.keyings = (unsigned)y->keying;
+    pol.allow_insecure_sdes = true;
+    dsrtp_sdp_failure why = {0};
+    dsrtp_sdp_decision d = {0};
+    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_OFFERER, m, dsrtp_sdp_get_media(y->local_sdp, 0),
+                            &d, &why) != DSRTP_OK) {
+        *err = why.reason != NULL ? why.reason : "answer: keying mismatch";
+        dsrtp_sdp_decision_wipe(&d);
+        return -1;
+    }
+    /* A leg that runs keeps its association (a first answer decides it). */
+    if (y->started && same_association(y, m, &d, false, err) != 0) {
+        dsrtp_sdp_decision_wipe(&d);
+        return -1;
+    }
+    *out = d;
+    dsrtp_sdp_decision_wipe(&d);
+    return 0;
+}
+
+int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err)
+{
+    gw_leg *y = &c->leg[yi];
+    gw_leg *x = &c->leg[1 - yi];
+    /* What we told y before: its transport and the hash of our fingerprint stay. */
+    const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(y->local_sdp, 0);
+    char proto[64];
+    snprintf(proto, sizeof proto, "%s", prev->proto_text);
+    dsrtp_hash hash = prev->fingerprint_count > 0 ? prev->fingerprints[0].hash
+                                                  : DSRTP_HASH_SHA256;
+    char ip[64];
+    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
+    dsrtp_sdp_transport t = {.port = y->port, .proto = proto, .address = ip,
+                             .rtcp_mux = y->rtcp_mux};
+    /* Our DTLS role stays (RFC 8842 §5.5): offer it as active or passive, not actpass, so
+     * that the answerer cannot pick the other one; before y answered there is no role yet
+     * and the first offer's setup stays. SDES: the one line in use, same tag (before the
+     * answer: every line offered, as the first time). */
+    dsrtp_sdp_setup setup = y->remote_sdp != NULL ? setup_of_role(y->decision.role)
+                                                  : prev->setup;
+    /* Towards A (which got our answer) o= always carries our address, as in that answer. */
+    bool origin = yi == 0 || o->replace_origin;
+    dsrtp_sdp *d = NULL;
+    if (dsrtp_sdp_clone(x->remote_sdp, &d) != DSRTP_OK ||
+        rewrite_common(g, d, 0, origin) != 0 || dsrtp_sdp_set_transport(d, 0, &t) != DSRTP_OK ||
+        write_keying(g, y, d, 0, setup, hash, y->decision.sdes_tag) != 0 || set_mid(d, y) != 0) {
+        dsrtp_sdp_free(d);
+        *err = "cannot rewrite the re-offer";
+        return -1;
+    }
+    dsrtp_sdp_free(y->local_sdp);
+    y->local_sdp = d;
     return 0;
 }
 

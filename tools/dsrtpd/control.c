@@ -49,12 +49,21 @@ static void opts_from(const dsrtpd_ng_msg *m, gw_opts *o)
     o->replace_session_connection = (m->replace & DSRTPD_NG_REPLACE_SESSION_CONNECTION) != 0;
 }
 
-static int64_t unix_seconds(const gw_call *c)
+/* A monotonic time of the call (created, last signal) in wall-clock seconds. */
+static int64_t unix_at(dsrtp_time t)
 {
-    /* created is monotonic: turn it into wall-clock seconds for the reply */
-    dsrtp_time age = dsrtp_io_now() - c->created;
+    dsrtp_time now = dsrtp_io_now();
+    dsrtp_time age = now > t ? now - t : 0;
     return (int64_t)time(NULL) - (int64_t)(age / 1000000u);
 }
+
+static int64_t unix_seconds(const gw_call *c)
+{
+    return unix_at(c->created);
+}
+
+/* The longest delete-delay taken from a request: a day. */
+#define DELETE_DELAY_MAX 86400
 
 static void write_stream_stats(dsrtpd_ben_wr *w, const gw_leg *l)
 {
@@ -82,7 +91,7 @@ static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
 {
     int64_t created = unix_seconds(c);
     dsrtpd_ben_wr_kv_int(w, "created", created);
-    dsrtpd_ben_wr_kv_int(w, "last signal", created);
+    dsrtpd_ben_wr_kv_int(w, "last signal", unix_at(c->last_signal));
     dsrtpd_ben_wr_cstr(w, "totals");
     dsrtpd_ben_wr_dict(w);
     const char *kinds[2] = {"RTP", "RTCP"};
@@ -209,20 +218,32 @@ static bool dispatch(gw *g, const dsrtpd_ng_msg *m, dsrtpd_ng_str warn, size_t *
         err = "reply too large";
         break;
     }
-    case DSRTPD_NG_CMD_DELETE:
+    case DSRTPD_NG_CMD_DELETE: {
         c = gw_call_find(g, callid);
         if (c == NULL) {
             err = "Call-ID not found";
             break;
         }
+        /* rtpengine deletes the branch a to-tag names. There is one B leg per call here, so
+         * a to-tag must be one of the call's two tags (a BYE from either side names the
+         * other in its To), and then the whole call goes. A via-branch names nothing more. */
+        if (to_tag[0] != '\0' && strcmp(to_tag, c->leg[0].tag) != 0 &&
+            strcmp(to_tag, c->leg[1].tag) != 0) {
+            err = "Call-ID not found or tags didn't match";
+            break;
+        }
+        /* "delete-delay" (or "delete delay") overrides --delete-delay; 0 is at once. */
+        int64_t delay = m->delete_delay >= 0 ? m->delete_delay : (int64_t)g->cfg.delete_delay;
+        delay = delay > DELETE_DELAY_MAX ? DELETE_DELAY_MAX : delay;
         dsrtpd_ng_reply_begin(&w, reply, sizeof reply, m->cookie, "ok");
         dsrtpd_ben_wr_kv_int(&w, "created", unix_seconds(c));
-        dsrtpd_ben_wr_kv_int(&w, "last signal", unix_seconds(c));
-        gw_call_delete(g, c, "delete");
+        dsrtpd_ben_wr_kv_int(&w, "last signal", unix_at(c->last_signal));
+        gw_call_delete_later(g, c, (unsigned)delay);
         if (warn.len > 0) {
             dsrtpd_ben_wr_kv_str(&w, "warning", warn.p, warn.len);
         }
         return dsrtpd_ng_reply_end(&w, out_len) == DSRTP_OK;
+    }
     case DSRTPD_NG_CMD_QUERY:
         c = gw_call_find(g, callid);
         if (c == NULL) {

@@ -2,8 +2,9 @@
  *   main.c     arguments, signals, the epoll loop, timers, shutdown
  *   net.c      UDP sockets (dsrtp_addr <-> sockaddr) and the structured log
  *   ports.c    the media port pool
- *   call.c     the call table, legs and their sessions
- *   call_sdp.c SDP rewriting for each side (offer towards B, answer towards A)
+ *   call.c     the call table, legs and their sessions; re-offers; delete-delay
+ *   call_sdp.c SDP rewriting for each side (offer towards B, answer towards A, and the
+ *              re-offers and answers of later exchanges from either side)
  *   relay.c    media: unprotect on one leg, protect on the other; session events
  *   control.c  ng commands (offer, answer, delete, query, list, statistics, ping)
  *   metrics.c  Prometheus /metrics on its own libmicrohttpd thread
@@ -104,6 +105,12 @@ typedef struct gw_leg {
     /* media counters (worker thread only; copied into metrics atomically) */
     uint64_t rtp_in, rtcp_in, bytes_in, rtp_out, rtcp_out, bytes_out;
     uint64_t auth_failures, replays;
+    /* Offer/answer state, kept across re-offers (call.c, call_sdp.c). */
+    char mid[GW_TAG_MAX]; /* the a=mid of our one stream towards this side ("": none) */
+    bool bundle;          /* this side groups it with a=group:BUNDLE */
+    char *sent_sdp;       /* the SDP we last gave this side (secret: SDES keys, ICE pwd) */
+    size_t sent_len;
+    uint64_t sdp_version; /* the o= session version in sent_sdp (RFC 3264 §8) */
 } gw_leg;
 
 typedef struct gw_call {
@@ -113,11 +120,13 @@ typedef struct gw_call {
     dsrtp_time last_media;
     bool answered;
     bool dead; /* deleted: freed at the end of the loop iteration */
-    char *offer_text; /* the offer we returned, for a repeated offer (secret: SDES keys) */
-    size_t offer_len;
-    char *answer_text;
-    size_t answer_len;
     struct gw_call *next;
+    /* Re-offers (SIP re-INVITEs) may come from either side: the side whose offer was the
+     * last one (0 A, 1 B); the next answer comes from the other. */
+    int offerer;
+    bool reoffered;          /* an offer after the first one was seen */
+    dsrtp_time last_signal;  /* last offer or answer */
+    dsrtp_time delete_at;    /* a delete with delay: freed then (DSRTP_TIME_NEVER: none) */
 } gw_call;
 
 /* Counters the metrics thread reads. */
@@ -148,6 +157,7 @@ typedef struct gw_config {
     gw_io_mode io;    /* the workers' I/O: io_uring when it can be had, or epoll */
     const char *log_path;
     bool verbose;
+    unsigned delete_delay; /* seconds a deleted call still relays (--delete-delay) */
 } gw_config;
 
 typedef struct gw_ports {
@@ -225,6 +235,9 @@ int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *
                    const char *sdp, size_t len, const gw_opts *o, char *out, size_t cap,
                    size_t *out_len, const char **err);
 void gw_call_delete(gw *g, gw_call *c, const char *why);
+/* delete with a delay (seconds; 0: now): the call relays and answers queries until then;
+ * an offer or answer for it in the meantime cancels the deletion. */
+void gw_call_delete_later(gw *g, gw_call *c, unsigned seconds);
 void gw_call_reap(gw *g); /* frees dead calls */
 void gw_calls_tick(gw *g, dsrtp_time now); /* session timers and media timeouts */
 void gw_calls_close_all(gw *g);
@@ -232,7 +245,22 @@ void gw_calls_close_all(gw *g);
 /* call_sdp.c */
 int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *o,
                    const char **err);
-int gw_sdp_answer_a(gw *g, gw_call *c, const char **err);
+/* The answer towards side xi (whose offer is leg[xi].remote_sdp) from the other side's
+ * answer: replaces leg[xi].local_sdp. */
+int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err);
+/* Reads a later offer from leg x (m: its m-line) into *out: the leg's keying, DTLS
+ * association and role and SDES suite must stay (a clear error otherwise). */
+int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
+                       const char **err);
+/* Reads leg y's answer to our offer (y->local_sdp) into *out, with the same checks once
+ * the leg runs. */
+int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
+                        const char **err);
+/* A later offer towards side yi from the other side's latest offer: y keeps its port,
+ * keying, keys, ICE credentials, DTLS role, rtcp-mux and a=mid. Replaces local_sdp. */
+int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err);
+/* Notes the a=mid (and BUNDLE) of description d as the one side l uses. */
+void gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d);
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r);
 int gw_leg_session_new(gw *g, gw_leg *l);
 

@@ -2,7 +2,8 @@
  *
  *   dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR
  *          --port-min N --port-max N [--timeout SECONDS] [--max-calls N] [--log FILE]
- *          [--workers N] [--io auto|uring|epoll] [--foreground] [--verbose]
+ *          [--workers N] [--io auto|uring|epoll] [--delete-delay SECONDS]
+ *          [--foreground] [--verbose]
  *
  * The main thread runs an epoll loop over the ng socket(s) and a signalfd; --workers
  * threads (default: one per online core) each run a loop over the leg sockets of the calls
@@ -35,7 +36,10 @@ static int usage(void)
             "usage: dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR\n"
             "              --port-min N --port-max N [--timeout SECONDS] [--max-calls N]\n"
             "              [--log FILE] [--workers N] [--io auto|uring|epoll]\n"
-            "              [--foreground] [--verbose]\n");
+            "              [--delete-delay SECONDS] [--foreground] [--verbose]\n"
+            "  --delete-delay SECONDS  an ng delete without a delete-delay key of its own\n"
+            "                          keeps relaying the call that long first (default 0:\n"
+            "                          at once); an offer or answer meanwhile revives it\n");
     return 2;
 }
 
@@ -59,6 +63,7 @@ static int parse_args(int argc, char **argv, gw_config *c)
         {"max-calls", required_argument, NULL, 'm'}, {"log", required_argument, NULL, 'l'},
         {"foreground", no_argument, NULL, 'f'},      {"verbose", no_argument, NULL, 'v'},
         {"workers", required_argument, NULL, 'w'},   {"io", required_argument, NULL, 'o'},
+        {"delete-delay", required_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -101,6 +106,15 @@ static int parse_args(int argc, char **argv, gw_config *c)
                 return -1;
             }
             break;
+        case 'd': {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v > 86400) {
+                return -1;
+            }
+            c->delete_delay = (unsigned)v;
+            break;
+        }
         case 'f': break;
         case 'v': c->verbose = true; break;
         default: return -1;

@@ -129,10 +129,28 @@ static void apply_received_from(dsrtpd_ng_msg *msg, const dsrtpd_ben_node *v)
     msg->received_from[1] = (dsrtpd_ng_str){addr->str, addr->len};
 }
 
+/* A string of 1..9 decimal digits. */
+static bool decimal(const uint8_t *p, size_t len, int64_t *out)
+{
+    int64_t n = 0;
+    if (len == 0 || len > 9) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+        n = n * 10 + (p[i] - '0');
+    }
+    *out = n;
+    return true;
+}
+
 /* Applies one top-level dict entry. Returns MALFORMED only for a non-string command. */
 static dsrtp_err apply_entry(dsrtpd_ng_msg *msg, const dsrtpd_ben_node *e, uint64_t *seen,
                              const dsrtpd_ben_node **rtpp, const char **reason)
 {
+    int64_t num = 0;
     size_t i = 0;
     while (i < sizeof ng_keys / sizeof ng_keys[0] &&
            !ng_name_eq(e->key, e->key_len, ng_keys[i].name)) {
@@ -172,6 +190,9 @@ static dsrtp_err apply_entry(dsrtpd_ng_msg *msg, const dsrtpd_ben_node *e, uint6
     case NG_K_INT:
         if (e->type == DSRTPD_BEN_INT && e->num >= 0) {
             memcpy((uint8_t *)msg + k->off, &e->num, sizeof e->num);
+        } else if (e->type == DSRTPD_BEN_STR && decimal(e->str, e->len, &num)) {
+            /* rtpengine takes "delete-delay" as a string of digits too (older clients) */
+            memcpy((uint8_t *)msg + k->off, &num, sizeof num);
         } else {
             ng_warn(msg, "wrong type for key", e->key, e->key_len);
         }

@@ -107,6 +107,7 @@ typedef enum dsrtpd_ng_dtls {
 #define DSRTPD_NG_FLAG_FULL_RTCP_ATTRIBUTE (1u << 16)
 #define DSRTPD_NG_FLAG_TRICKLE_ICE (1u << 17)
 #define DSRTPD_NG_FLAG_UNIDIRECTIONAL (1u << 18)
+#define DSRTPD_NG_FLAG_FATAL (1u << 19) /* delete: errors as errors (always so here) */
 
 /** One warning: a static description plus the offending item (borrowed, may be empty). */
 typedef struct dsrtpd_ng_warning {

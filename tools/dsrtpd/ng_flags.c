@@ -252,6 +252,7 @@ static const ng_name_bit ng_flags[] = {
     {"full-rtcp-attribute", DSRTPD_NG_FLAG_FULL_RTCP_ATTRIBUTE},
     {"trickle-ICE", DSRTPD_NG_FLAG_TRICKLE_ICE},
     {"unidirectional", DSRTPD_NG_FLAG_UNIDIRECTIONAL},
+    {"fatal", DSRTPD_NG_FLAG_FATAL},
 };
 
 void ng_opt_token(dsrtpd_ng_msg *msg, const uint8_t *v, size_t len)
