@@ -3,7 +3,10 @@
  * allocated when first written and kept until the endpoint goes, and an empty ring starts
  * again at slot 0, so a handshake (drained between flights) touches only as many slots as
  * its largest flight has datagrams. A read hands over the one datagram being fed, then
- * reports "retry". */
+ * reports "retry".
+ *
+ * Writes are also watched for the epoch-1 sequence numbers OpenSSL uses, so that records we
+ * seal ourselves once the SSL object is gone (post.c) carry the next one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +34,29 @@ void dsrtp_dgram_bio_clear(dsrtp_dgram_bio *q)
     q->out_count = 0;
 }
 
+/* Notes the highest epoch-1 sequence number among the records of one outgoing datagram.
+ * OpenSSL writes whole records, but the walk stops quietly at anything short. */
+static void note_epoch1(dsrtp_dgram_bio *q, const uint8_t *p, size_t len)
+{
+    dsrtp_rd r = dsrtp_rd_make(p, len);
+    for (;;) {
+        const uint8_t *h;
+        if (dsrtp_rd_take(&r, DSRTP_DTLS_HEADER_LEN, &h) != DSRTP_OK) {
+            return;
+        }
+        uint16_t body = dsrtp_load16(h + 11);
+        if (dsrtp_load16(h + 3) == 1) {
+            uint64_t seq = (uint64_t)dsrtp_load16(h + 5) << 32 | dsrtp_load32(h + 7);
+            if (seq + 1 > q->epoch1_next) {
+                q->epoch1_next = seq + 1;
+            }
+        }
+        if (dsrtp_rd_skip(&r, body) != DSRTP_OK) {
+            return;
+        }
+    }
+}
+
 static int bio_write(BIO *b, const char *data, int len)
 {
     dsrtp_dgram_bio *q = BIO_get_data(b);
@@ -38,6 +64,8 @@ static int bio_write(BIO *b, const char *data, int len)
     if (len < 0) {
         return -1;
     }
+    /* Even a write dropped below used up its sequence numbers. */
+    note_epoch1(q, (const uint8_t *)data, (size_t)len);
     if (q->out_count == 0) {
         q->out_head = 0; /* reuse the slots already allocated */
     }
@@ -53,6 +81,7 @@ static int bio_write(BIO *b, const char *data, int len)
     }
     memcpy(slot->data, data, (size_t)len);
     slot->len = (size_t)len;
+    q->writes++;
     if (slot->len > slot->dirty) {
         slot->dirty = slot->len;
     }

@@ -18,7 +18,9 @@ int dsrtp_dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int
 /* AEAD suites only, for an ECDSA or an RSA certificate. CBC suites are left out on
  * purpose: OpenSSL 3.0 treats a bad MAC on a CBC record as fatal, so one forged record of
  * 32 bytes would end a live association; with AEAD a forged record is simply dropped.
- * Every WebRTC stack and current PBX offers AES-GCM. */
+ * Every WebRTC stack and current PBX offers AES-GCM. A connected endpoint seals and opens
+ * its records itself (post.c), for exactly these three AEADs: a suite added here needs its
+ * record protection there too (compact.c refuses others). */
 static const char cipher_list[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                   "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                   "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";

@@ -7,7 +7,14 @@
  * deadline of (caller's now + OpenSSL's remaining time), sets the initial interval and the
  * doubling through DTLS_set_timer_cb, and enforces the total handshake timeout on the
  * caller's clock. Limitation: a caller whose clock runs faster than real time (a simulation)
- * sees retransmissions only as fast as real time passes. */
+ * sees retransmissions only as fast as real time passes.
+ *
+ * Compaction: the SSL object is freed the moment the handshake completes (compact.c keeps
+ * what is still needed), and the rest of the handshake state (the datagram ring,
+ * fingerprints, held datagrams) once its output has been drained. A connected endpoint then
+ * answers only three things through post.c: the peer's retransmitted final flight (a server
+ * resends its own, from a copy), its alerts (close_notify included), and our close. No timer
+ * runs after the handshake. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,32 +32,52 @@
 #define EVENTS_MAX 8
 #define EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
 
-struct dsrtp_dtls {
-    dsrtp_dtls_cfg cfg;
-    dsrtp_cert *cert;
-    SSL *ssl;
+#define HS_FINISHED 20      /* handshake message type (RFC 5246 §7.4) */
+#define HS_HEADER_LEN 12    /* DTLS handshake header (RFC 6347 §4.2.2) */
+#define POST_PLAIN_MAX 32   /* an alert (2) or a Finished (12 + 12) */
+#define ALERT_WARNING 1
+#define ALERT_FATAL 2
+#define ALERT_CLOSE_NOTIFY 0
+
+/* What only the handshake needs. The SSL object goes when the handshake completes, the rest
+ * once the ring is drained. */
+typedef struct dtls_hs {
+    SSL *ssl; /* NULL once compacted */
     dsrtp_dgram_bio q;
-    dsrtp_dtls_state state;
-    dsrtp_dtls_role role;
-    dsrtp_dtls_failure failure;
-    dsrtp_dtls_failure verify_failure; /* set by the verify callback */
-    bool peer_verified;
-    bool started;
-    dsrtp_time now;
-    dsrtp_time hs_deadline;
     dsrtp_fingerprint fps[DSRTP_DTLS_MAX_FINGERPRINTS];
     size_t fp_count;
     uint8_t *held[HELD_MAX];
     size_t held_len[HELD_MAX];
     size_t held_count;
+    dsrtp_dtls_failure verify_failure; /* set by the verify callback */
+    bool peer_verified;
+    uint8_t cookie_nonce[16];
+} dtls_hs;
+
+struct dsrtp_dtls {
+    dsrtp_dtls_cfg cfg;
+    dsrtp_cert *cert;
+    dtls_hs *hs; /* NULL once the handshake is over and its output drained */
+    dsrtp_dtls_state state;
+    dsrtp_dtls_role role;
+    dsrtp_dtls_failure failure;
+    bool started;
+    dsrtp_time now;
+    dsrtp_time hs_deadline;
     dsrtp_dtls_event events[EVENTS_MAX];
     size_t ev_head;
     size_t ev_count;
     int last_alert; /* -1: none */
     bool last_alert_fatal;
     dsrtp_dtls_keys keys;
-    uint8_t cookie_nonce[16];
+    dsrtp_dtls_post post; /* filled when the handshake completes */
 };
+
+/* The SSL object while the handshake runs (and after it failed); NULL once compacted. */
+static SSL *ssl_of(const dsrtp_dtls *d)
+{
+    return d->hs != NULL ? d->hs->ssl : NULL;
+}
 
 static const struct {
     dsrtp_profile profile;
@@ -124,6 +151,7 @@ static void fail(dsrtp_dtls *d, dsrtp_dtls_failure why, const char *detail)
     d->state = DSRTP_DTLS_STATE_FAILED;
     d->failure = why;
     dsrtp_wipe(&d->keys, sizeof d->keys);
+    dsrtp_post_wipe_secrets(&d->post);
     dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_FAILED);
     if (e != NULL) {
         e->failure = why;
@@ -152,21 +180,25 @@ static unsigned int timer_cb(SSL *ssl, unsigned int previous_us)
     return (unsigned int)(next + OPENSSL_TIMER_SLACK);
 }
 
-static void info_cb(const SSL *ssl, int where, int ret)
+/* An alert from the peer: remembered, and reported as an event. code is level << 8 | desc. */
+static void report_alert(dsrtp_dtls *d, int code)
 {
-    dsrtp_dtls *d = SSL_get_app_data(ssl);
-    /* Alerts we send arrive here too, as SSL_CB_WRITE_ALERT: only the peer's count. */
-    if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT) {
-        return;
-    }
-    d->last_alert = ret & 0xff;
-    d->last_alert_fatal = (ret >> 8) == SSL3_AL_FATAL;
+    d->last_alert = code & 0xff;
+    d->last_alert_fatal = (code >> 8) == SSL3_AL_FATAL;
     dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_ALERT);
     if (e != NULL) {
         e->alert = d->last_alert;
         e->fatal = d->last_alert_fatal;
         snprintf(e->detail, sizeof e->detail, "%s alert: %s", e->fatal ? "fatal" : "warning",
-                 SSL_alert_desc_string_long(ret));
+                 SSL_alert_desc_string_long(code));
+    }
+}
+
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+    /* Alerts we send arrive here too, as SSL_CB_WRITE_ALERT: only the peer's count. */
+    if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT) {
+        report_alert(SSL_get_app_data(ssl), ret);
     }
 }
 
@@ -175,32 +207,34 @@ int dsrtp_dtls_verify_peer(X509_STORE_CTX *store, void *arg)
     (void)arg;
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     dsrtp_dtls *d = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    dtls_hs *hs = d != NULL ? d->hs : NULL;
     X509 *leaf = X509_STORE_CTX_get0_cert(store);
-    if (d == NULL || leaf == NULL) {
+    if (hs == NULL || leaf == NULL) {
         X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
         return 0;
     }
-    if (d->fp_count == 0) {
-        d->verify_failure = DSRTP_DTLS_FAIL_NO_FINGERPRINT;
+    if (hs->fp_count == 0) {
+        hs->verify_failure = DSRTP_DTLS_FAIL_NO_FINGERPRINT;
         X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
         return 0;
     }
     /* Chain and validity are not checked: in DTLS-SRTP the certificate is self-signed and
      * pinned by the fingerprint signalled in SDP (RFC 5763 §5, RFC 8122). */
     bool match = false;
-    for (size_t i = 0; i < d->fp_count; i++) {
+    for (size_t i = 0; i < hs->fp_count; i++) {
         dsrtp_fingerprint have;
-        if (dsrtp_x509_fingerprint(leaf, d->fps[i].hash, &have) == DSRTP_OK &&
-            have.len == d->fps[i].len && dsrtp_ct_eq(have.value, d->fps[i].value, have.len)) {
+        if (dsrtp_x509_fingerprint(leaf, hs->fps[i].hash, &have) == DSRTP_OK &&
+            have.len == hs->fps[i].len &&
+            dsrtp_ct_eq(have.value, hs->fps[i].value, have.len)) {
             match = true;
         }
     }
     if (!match) {
-        d->verify_failure = DSRTP_DTLS_FAIL_FINGERPRINT;
+        hs->verify_failure = DSRTP_DTLS_FAIL_FINGERPRINT;
         X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
         return 0;
     }
-    d->peer_verified = true;
+    hs->peer_verified = true;
     return 1;
 }
 
@@ -208,7 +242,7 @@ static void cookie_mac(const dsrtp_dtls *d, uint8_t out[32])
 {
     unsigned int n = 0;
     HMAC(EVP_sha256(), d->cert->cookie_secret, sizeof d->cert->cookie_secret,
-         d->cookie_nonce, sizeof d->cookie_nonce, out, &n);
+         d->hs->cookie_nonce, sizeof d->hs->cookie_nonce, out, &n);
 }
 
 int dsrtp_dtls_cookie_generate(SSL *ssl, unsigned char *cookie, unsigned int *len)
@@ -251,13 +285,18 @@ static dsrtp_err check_cfg(const dsrtp_dtls_cfg *cfg)
 
 static dsrtp_err setup_ssl(dsrtp_dtls *d)
 {
-    d->ssl = SSL_new(d->cert->ctx);
-    DSRTP_CHECK(d->ssl != NULL, DSRTP_ERR_NO_MEMORY);
-    SSL_set_app_data(d->ssl, d);
-    BIO *bio = dsrtp_dgram_bio_new(&d->q, d->cert->bio_meth);
+    dtls_hs *hs = calloc(1, sizeof *hs);
+    DSRTP_CHECK(hs != NULL, DSRTP_ERR_NO_MEMORY);
+    d->hs = hs;
+    DSRTP_TRY(dsrtp_dgram_bio_init(&hs->q, d->cfg.mtu));
+    hs->ssl = SSL_new(d->cert->ctx);
+    DSRTP_CHECK(hs->ssl != NULL, DSRTP_ERR_NO_MEMORY);
+    SSL *ssl = hs->ssl;
+    SSL_set_app_data(ssl, d);
+    BIO *bio = dsrtp_dgram_bio_new(&hs->q, d->cert->bio_meth);
     DSRTP_CHECK(bio != NULL, DSRTP_ERR_NO_MEMORY);
-    SSL_set_bio(d->ssl, bio, bio); /* one BIO both ways: SSL_set_bio takes one reference */
-    DSRTP_CHECK(SSL_set_mtu(d->ssl, (long)d->cfg.mtu) > 0, DSRTP_ERR_INVALID_ARG);
+    SSL_set_bio(ssl, bio, bio); /* one BIO both ways: SSL_set_bio takes one reference */
+    DSRTP_CHECK(SSL_set_mtu(ssl, (long)d->cfg.mtu) > 0, DSRTP_ERR_INVALID_ARG);
     char list[128] = "";
     for (size_t i = 0; i < d->cfg.profile_count; i++) {
         if (i > 0) {
@@ -266,14 +305,37 @@ static dsrtp_err setup_ssl(dsrtp_dtls *d)
         strcat(list, openssl_profile_name(d->cfg.profiles[i]));
     }
     /* Returns 0 on success. */
-    DSRTP_CHECK(SSL_set_tlsext_use_srtp(d->ssl, list) == 0, DSRTP_ERR_CRYPTO);
-    DTLS_set_timer_cb(d->ssl, timer_cb);
-    SSL_set_info_callback(d->ssl, info_cb);
+    DSRTP_CHECK(SSL_set_tlsext_use_srtp(ssl, list) == 0, DSRTP_ERR_CRYPTO);
+    DTLS_set_timer_cb(ssl, timer_cb);
+    SSL_set_info_callback(ssl, info_cb);
     if (d->cfg.require_cookie) {
-        SSL_set_options(d->ssl, SSL_OP_COOKIE_EXCHANGE);
+        SSL_set_options(ssl, SSL_OP_COOKIE_EXCHANGE);
     }
-    DSRTP_CHECK(RAND_bytes(d->cookie_nonce, sizeof d->cookie_nonce) == 1, DSRTP_ERR_CRYPTO);
+    DSRTP_CHECK(RAND_bytes(hs->cookie_nonce, sizeof hs->cookie_nonce) == 1, DSRTP_ERR_CRYPTO);
     return DSRTP_OK;
+}
+
+static void hs_free(dtls_hs *hs)
+{
+    if (hs == NULL) {
+        return;
+    }
+    SSL_free(hs->ssl); /* frees the BIO too; its method belongs to the certificate */
+    dsrtp_dgram_bio_clear(&hs->q);
+    for (size_t i = 0; i < hs->held_count; i++) {
+        free(hs->held[i]);
+    }
+    dsrtp_wipe(hs, sizeof *hs);
+    free(hs);
+}
+
+/* Once compacted and drained, the handshake state has nothing left to do. */
+static void release_hs_if_done(dsrtp_dtls *d)
+{
+    if (d->hs != NULL && d->hs->ssl == NULL && d->hs->q.out_count == 0) {
+        hs_free(d->hs);
+        d->hs = NULL;
+    }
 }
 
 dsrtp_err dsrtp_dtls_new(const dsrtp_dtls_cfg *cfg, dsrtp_dtls **out)
@@ -288,10 +350,7 @@ dsrtp_err dsrtp_dtls_new(const dsrtp_dtls_cfg *cfg, dsrtp_dtls **out)
     d->role = cfg->role;
     d->last_alert = -1;
     d->hs_deadline = DSRTP_TIME_NEVER;
-    dsrtp_err err = dsrtp_dgram_bio_init(&d->q, cfg->mtu);
-    if (err == DSRTP_OK) {
-        err = setup_ssl(d);
-    }
+    dsrtp_err err = setup_ssl(d);
     if (err != DSRTP_OK) {
         ERR_clear_error();
         dsrtp_dtls_free(d);
@@ -306,11 +365,8 @@ void dsrtp_dtls_free(dsrtp_dtls *d)
     if (d == NULL) {
         return;
     }
-    SSL_free(d->ssl); /* frees the BIO too; its method belongs to the certificate */
-    dsrtp_dgram_bio_clear(&d->q);
-    for (size_t i = 0; i < d->held_count; i++) {
-        free(d->held[i]);
-    }
+    hs_free(d->hs);
+    dsrtp_post_clear(&d->post);
     dsrtp_cert_free(d->cert);
     dsrtp_wipe(d, sizeof *d);
     free(d);
@@ -337,9 +393,9 @@ dsrtp_err dsrtp_dtls_set_remote_fingerprints(dsrtp_dtls *d, const dsrtp_fingerpr
                     DSRTP_ERR_INVALID_ARG);
     }
     for (size_t i = 0; i < n; i++) {
-        d->fps[i] = fps[i];
+        d->hs->fps[i] = fps[i];
     }
-    d->fp_count = n;
+    d->hs->fp_count = n;
     return DSRTP_OK;
 }
 
@@ -355,28 +411,11 @@ static dsrtp_profile profile_of(const SRTP_PROTECTION_PROFILE *p)
     return DSRTP_PROFILE_NONE;
 }
 
-static void on_complete(dsrtp_dtls *d)
+/* The SRTP keys of a completed handshake, oriented for our role. */
+static void set_keys(dsrtp_dtls *d, dsrtp_profile p, const uint8_t *mat)
 {
-    dsrtp_profile p = profile_of(SSL_get_selected_srtp_profile(d->ssl));
-    if (p == DSRTP_PROFILE_NONE) {
-        /* OpenSSL finishes the handshake without use_srtp when nothing matched. */
-        (void)SSL_shutdown(d->ssl);
-        fail(d, DSRTP_DTLS_FAIL_NO_PROFILE, "no SRTP profile in common");
-        return;
-    }
-    /* Defence in depth: the verify callback must have run and matched. */
-    if (!d->peer_verified || SSL_get0_peer_certificate(d->ssl) == NULL) {
-        fail(d, DSRTP_DTLS_FAIL_FINGERPRINT, "peer certificate was not verified");
-        return;
-    }
     size_t kl = dsrtp_profile_key_len(p);
     size_t sl = dsrtp_profile_salt_len(p);
-    uint8_t mat[2 * (DSRTP_SRTP_MAX_KEY_LEN + DSRTP_SRTP_MAX_SALT_LEN)];
-    if (SSL_export_keying_material(d->ssl, mat, 2 * (kl + sl), EXPORTER_LABEL,
-                                   strlen(EXPORTER_LABEL), NULL, 0, 0) != 1) {
-        fail(d, DSRTP_DTLS_FAIL_PROTOCOL, "keying material export failed");
-        return;
-    }
     /* RFC 5764 §4.2: client key | server key | client salt | server salt. */
     const uint8_t *ck = mat;
     const uint8_t *sk = mat + kl;
@@ -390,7 +429,69 @@ static void on_complete(dsrtp_dtls *d)
     memcpy(d->keys.remote_key, client ? sk : ck, kl);
     memcpy(d->keys.local_salt, client ? cs : ss, sl);
     memcpy(d->keys.remote_salt, client ? ss : cs, sl);
+}
+
+/* Moves what a connected endpoint needs out of the SSL object (see compact.c). mat is
+ * OpenSSL's own export: our exporter must reproduce it, which proves the master secret and
+ * randoms that the record keys come from. A server also keeps the final flight it has just
+ * written (its last flight_dgrams datagrams) to answer a peer that did not get it; a client's
+ * final flight never needs that, since the server completes first. */
+static dsrtp_err compact(dsrtp_dtls *d, const uint8_t *mat, size_t mat_len,
+                         size_t flight_dgrams)
+{
+    uint8_t again[sizeof d->keys.local_key * 2 + sizeof d->keys.local_salt * 2];
+    bool client = d->role == DSRTP_DTLS_CLIENT;
+    DSRTP_TRY(dsrtp_post_from_ssl(d->hs->ssl, client, &d->hs->q, &d->post));
+    dsrtp_err err = dsrtp_post_export(&d->post, EXPORTER_LABEL, again, mat_len);
+    if (err == DSRTP_OK && !dsrtp_ct_eq(again, mat, mat_len)) {
+        err = DSRTP_ERR_INTERNAL;
+    }
+    dsrtp_wipe(again, sizeof again);
+    if (err != DSRTP_OK) {
+        dsrtp_post_clear(&d->post);
+        return err;
+    }
+    if (!client && flight_dgrams > 0) {
+        /* Too large or no memory: the flight is not kept, as if every resend were lost. */
+        (void)dsrtp_post_keep_flight(&d->post, &d->hs->q, flight_dgrams);
+    }
+    SSL_free(d->hs->ssl);
+    d->hs->ssl = NULL;
+    return DSRTP_OK;
+}
+
+static void on_complete(dsrtp_dtls *d, size_t flight_dgrams)
+{
+    SSL *ssl = d->hs->ssl;
+    dsrtp_profile p = profile_of(SSL_get_selected_srtp_profile(ssl));
+    if (p == DSRTP_PROFILE_NONE) {
+        /* OpenSSL finishes the handshake without use_srtp when nothing matched. */
+        (void)SSL_shutdown(ssl);
+        fail(d, DSRTP_DTLS_FAIL_NO_PROFILE, "no SRTP profile in common");
+        return;
+    }
+    /* Defence in depth: the verify callback must have run and matched. */
+    if (!d->hs->peer_verified || SSL_get0_peer_certificate(ssl) == NULL) {
+        fail(d, DSRTP_DTLS_FAIL_FINGERPRINT, "peer certificate was not verified");
+        return;
+    }
+    size_t n = 2 * (dsrtp_profile_key_len(p) + dsrtp_profile_salt_len(p));
+    uint8_t mat[2 * (DSRTP_SRTP_MAX_KEY_LEN + DSRTP_SRTP_MAX_SALT_LEN)];
+    if (SSL_export_keying_material(ssl, mat, n, EXPORTER_LABEL, strlen(EXPORTER_LABEL), NULL,
+                                   0, 0) != 1) {
+        fail(d, DSRTP_DTLS_FAIL_PROTOCOL, "keying material export failed");
+        return;
+    }
+    dsrtp_err err = compact(d, mat, n, flight_dgrams);
+    if (err == DSRTP_OK) {
+        set_keys(d, p, mat);
+    }
     dsrtp_wipe(mat, sizeof mat);
+    ERR_clear_error();
+    if (err != DSRTP_OK) {
+        fail(d, DSRTP_DTLS_FAIL_PROTOCOL, "cannot keep the record keys after the handshake");
+        return;
+    }
     d->state = DSRTP_DTLS_STATE_CONNECTED;
     dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_CONNECTED);
     if (e != NULL) {
@@ -405,8 +506,9 @@ static void on_ssl_error(dsrtp_dtls *d)
     char detail[96];
     snprintf(detail, sizeof detail, "%s", reason != NULL ? reason : "protocol error");
     ERR_clear_error();
-    if (d->verify_failure != DSRTP_DTLS_FAIL_NONE) {
-        fail(d, d->verify_failure, dsrtp_dtls_failure_name(d->verify_failure));
+    dsrtp_dtls_failure verify_failure = d->hs->verify_failure;
+    if (verify_failure != DSRTP_DTLS_FAIL_NONE) {
+        fail(d, verify_failure, dsrtp_dtls_failure_name(verify_failure));
     } else if (d->last_alert >= 0 && d->last_alert_fatal) {
         snprintf(detail, sizeof detail, "fatal alert from peer: %s",
                  SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | d->last_alert));
@@ -426,60 +528,107 @@ static void on_close_notify(dsrtp_dtls *d)
 {
     d->state = DSRTP_DTLS_STATE_CLOSED;
     dsrtp_wipe(&d->keys, sizeof d->keys);
+    dsrtp_post_wipe_secrets(&d->post);
     dsrtp_dtls_event *ev = push_event(d, DSRTP_DTLS_EV_CLOSED);
     if (ev != NULL) {
         snprintf(ev->detail, sizeof ev->detail, "peer sent close_notify");
     }
 }
 
-static void read_records(dsrtp_dtls *d)
+/* Runs OpenSSL's handshake on whatever the BIO holds. */
+static void drive(dsrtp_dtls *d)
 {
-    uint8_t buf[2048];
-    for (int i = 0; i < 16; i++) {
-        ERR_clear_error();
-        int r = SSL_read(d->ssl, buf, sizeof buf);
-        if (r > 0) {
-            continue; /* application data is not part of DTLS-SRTP: drop it */
-        }
-        int e = SSL_get_error(d->ssl, r);
-        if (e == SSL_ERROR_ZERO_RETURN) {
-            on_close_notify(d);
-        } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-            on_ssl_error(d);
-        }
-        break;
+    SSL *ssl = d->hs->ssl;
+    size_t before = d->hs->q.writes;
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl);
+    if (r == 1) {
+        /* What this call wrote is the flight that finished the handshake. */
+        on_complete(d, d->hs->q.writes - before);
+        return;
     }
-    dsrtp_wipe(buf, sizeof buf);
-    /* Idle once keys are out: give back the record buffers (about 34 KB) until the next
-     * record needs them; SSL_read sets them up again, and dsrtp_dtls_close reads first.
-     * Refused harmlessly while a buffer still holds data. */
-    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
-        (void)SSL_free_buffers(d->ssl);
+    int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        /* close_notify mid-handshake (OpenSSL ends the handshake with it): the peer closed,
+         * which is what CLOSED means; it is no local protocol error. */
+        ERR_clear_error();
+        on_close_notify(d);
+    } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        on_ssl_error(d);
     }
 }
 
-static void drive(dsrtp_dtls *d)
+/* ---- after the handshake ---- */
+
+/* An authenticated alert (RFC 5246 §7.2), handled as OpenSSL 3.0 does in DTLS: reported,
+ * then close_notify at warning level closes, any fatal alert fails, other warnings pass. */
+static void on_post_alert(dsrtp_dtls *d, uint8_t level, uint8_t desc)
 {
-    if (d->state == DSRTP_DTLS_STATE_HANDSHAKE) {
-        ERR_clear_error();
-        int r = SSL_do_handshake(d->ssl);
-        if (r == 1) {
-            on_complete(d);
-        } else {
-            int e = SSL_get_error(d->ssl, r);
-            if (e == SSL_ERROR_ZERO_RETURN) {
-                /* close_notify mid-handshake (OpenSSL ends the handshake with it): the
-                 * peer closed, which is what CLOSED means; it is no local protocol error. */
-                ERR_clear_error();
-                on_close_notify(d);
-            } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-                on_ssl_error(d);
-            }
-            return;
+    if (level != ALERT_WARNING && level != ALERT_FATAL) {
+        return;
+    }
+    report_alert(d, level << 8 | desc);
+    if (level == ALERT_FATAL) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "fatal alert from peer: %s",
+                 SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | desc));
+        fail(d, DSRTP_DTLS_FAIL_ALERT, detail);
+    } else if (desc == ALERT_CLOSE_NOTIFY) {
+        on_close_notify(d);
+    }
+}
+
+/* An authenticated, new epoch-1 record from the peer. A Finished means the peer is resending
+ * its final flight because ours did not arrive: send ours again. Application data has no
+ * place in DTLS-SRTP and, like anything else, is dropped. */
+static void on_post_record(dsrtp_dtls *d, uint8_t type, const uint8_t *plain, size_t n)
+{
+    if (type == DSRTP_DTLS_RT_ALERT && n == 2) {
+        on_post_alert(d, plain[0], plain[1]);
+    } else if (type == DSRTP_DTLS_RT_HANDSHAKE && n >= HS_HEADER_LEN &&
+               plain[0] == HS_FINISHED) {
+        (void)dsrtp_post_resend_flight(&d->post, d->now);
+    }
+}
+
+/* Where the last epoch-1 handshake record of the datagram ends (0: there is none). */
+static size_t last_epoch1_handshake_end(const uint8_t *buf, size_t len)
+{
+    size_t end = 0;
+    dsrtp_rd r = dsrtp_rd_make(buf, len);
+    const uint8_t *rec;
+    size_t rec_len;
+    while (dsrtp_post_next_record(&r, &rec, &rec_len) == DSRTP_OK) {
+        if (rec[0] == DSRTP_DTLS_RT_HANDSHAKE && dsrtp_load16(rec + 3) == 1) {
+            end = r.pos;
         }
     }
-    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
-        read_records(d);
+    return end;
+}
+
+/* Epoch-1 records for a compacted endpoint; everything else is dropped, as OpenSSL drops
+ * records of a past epoch. The datagram that completed the handshake has been read by
+ * OpenSSL up to the peer's Finished: those records only mark the replay window. */
+static void post_receive(dsrtp_dtls *d, const uint8_t *buf, size_t len, bool completing)
+{
+    size_t settled = completing ? last_epoch1_handshake_end(buf, len) : 0;
+    dsrtp_rd r = dsrtp_rd_make(buf, len);
+    const uint8_t *rec;
+    size_t rec_len;
+    while (d->state == DSRTP_DTLS_STATE_CONNECTED &&
+           dsrtp_post_next_record(&r, &rec, &rec_len) == DSRTP_OK) {
+        uint8_t type = 0;
+        uint8_t plain[POST_PLAIN_MAX];
+        size_t n = 0;
+        if (dsrtp_load16(rec + 3) != 1 ||
+            dsrtp_post_open(&d->post, rec, rec_len, &type, plain, sizeof plain, &n) !=
+                DSRTP_OK) {
+            continue; /* another epoch, forged, replayed or too long to matter */
+        }
+        if (r.pos > settled) {
+            on_post_record(d, type, plain, n);
+        }
+        dsrtp_wipe(plain, sizeof plain);
     }
 }
 
@@ -492,11 +641,21 @@ static void advance_time(dsrtp_dtls *d, dsrtp_time now)
 
 static void feed(dsrtp_dtls *d, const uint8_t *buf, size_t len)
 {
-    d->q.in = buf;
-    d->q.in_len = len;
+    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
+        post_receive(d, buf, len, false);
+        return;
+    }
+    if (d->state != DSRTP_DTLS_STATE_HANDSHAKE) {
+        return;
+    }
+    d->hs->q.in = buf;
+    d->hs->q.in_len = len;
     drive(d);
-    d->q.in = NULL;
-    d->q.in_len = 0;
+    d->hs->q.in = NULL;
+    d->hs->q.in_len = 0;
+    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
+        post_receive(d, buf, len, true);
+    }
 }
 
 dsrtp_err dsrtp_dtls_start(dsrtp_dtls *d, dsrtp_time now)
@@ -505,21 +664,37 @@ dsrtp_err dsrtp_dtls_start(dsrtp_dtls *d, dsrtp_time now)
     DSRTP_CHECK(d->role == DSRTP_DTLS_CLIENT || d->role == DSRTP_DTLS_SERVER,
                 DSRTP_ERR_INVALID_ARG);
     advance_time(d, now);
+    dtls_hs *hs = d->hs;
     d->started = true;
     d->state = DSRTP_DTLS_STATE_HANDSHAKE;
     d->hs_deadline = d->now + d->cfg.handshake_timeout;
     if (d->role == DSRTP_DTLS_CLIENT) {
-        SSL_set_connect_state(d->ssl);
+        SSL_set_connect_state(hs->ssl);
         drive(d);
     } else {
-        SSL_set_accept_state(d->ssl);
+        SSL_set_accept_state(hs->ssl);
     }
-    for (size_t i = 0; i < d->held_count; i++) {
-        feed(d, d->held[i], d->held_len[i]);
-        free(d->held[i]);
-        d->held[i] = NULL;
+    for (size_t i = 0; i < hs->held_count; i++) {
+        feed(d, hs->held[i], hs->held_len[i]);
+        free(hs->held[i]);
+        hs->held[i] = NULL;
     }
-    d->held_count = 0;
+    hs->held_count = 0;
+    release_hs_if_done(d);
+    return DSRTP_OK;
+}
+
+/* Holds a datagram that came before the role was known (an early ClientHello, RFC 5763
+ * §5). A full hold drops, as a lossy link would: the peer retransmits. */
+static dsrtp_err hold(dtls_hs *hs, const uint8_t *buf, size_t len)
+{
+    DSRTP_CHECK(hs->held_count < HELD_MAX && len <= HELD_BYTES_MAX, DSRTP_ERR_NOT_READY);
+    uint8_t *copy = malloc(len);
+    DSRTP_CHECK(copy != NULL, DSRTP_ERR_NO_MEMORY);
+    memcpy(copy, buf, len);
+    hs->held[hs->held_count] = copy;
+    hs->held_len[hs->held_count] = len;
+    hs->held_count++;
     return DSRTP_OK;
 }
 
@@ -530,23 +705,16 @@ dsrtp_err dsrtp_dtls_handle_datagram(dsrtp_dtls *d, dsrtp_time now, const uint8_
     /* RFC 7983: DTLS records start with a content type in 20..63; 13-byte header. */
     DSRTP_CHECK(len >= 13 && buf[0] >= 20 && buf[0] <= 63, DSRTP_ERR_MALFORMED);
     /* Junk that OpenSSL would take as fatal, unauthenticated as it is (record.c). */
-    DSRTP_CHECK(dsrtp_dtls_datagram_plausible(d->ssl, buf, len), DSRTP_ERR_MALFORMED);
+    SSL *ssl = ssl_of(d);
+    size_t min_protected = ssl != NULL ? dsrtp_dtls_min_protected_len(ssl)
+                                       : dsrtp_post_min_record(&d->post);
+    DSRTP_CHECK(dsrtp_dtls_datagram_plausible(min_protected, buf, len), DSRTP_ERR_MALFORMED);
     advance_time(d, now);
     if (!d->started) {
-        /* Hold it until the role is known (an early ClientHello, RFC 5763 §5). */
-        /* A full hold drops, as a lossy link would: the peer retransmits. */
-        DSRTP_CHECK(d->held_count < HELD_MAX && len <= HELD_BYTES_MAX, DSRTP_ERR_NOT_READY);
-        uint8_t *copy = malloc(len);
-        DSRTP_CHECK(copy != NULL, DSRTP_ERR_NO_MEMORY);
-        memcpy(copy, buf, len);
-        d->held[d->held_count] = copy;
-        d->held_len[d->held_count] = len;
-        d->held_count++;
-        return DSRTP_OK;
+        return hold(d->hs, buf, len);
     }
-    if (d->state == DSRTP_DTLS_STATE_HANDSHAKE || d->state == DSRTP_DTLS_STATE_CONNECTED) {
-        feed(d, buf, len);
-    }
+    feed(d, buf, len);
+    release_hs_if_done(d);
     return DSRTP_OK;
 }
 
@@ -562,11 +730,12 @@ dsrtp_err dsrtp_dtls_handle_timeout(dsrtp_dtls *d, dsrtp_time now)
         return DSRTP_OK;
     }
     ERR_clear_error();
-    if (DTLSv1_handle_timeout(d->ssl) < 0) {
+    if (DTLSv1_handle_timeout(d->hs->ssl) < 0) {
         on_ssl_error(d);
         return DSRTP_OK;
     }
     drive(d);
+    release_hs_if_done(d);
     return DSRTP_OK;
 }
 
@@ -577,7 +746,7 @@ dsrtp_time dsrtp_dtls_next_deadline(const dsrtp_dtls *d)
     }
     dsrtp_time deadline = d->hs_deadline;
     struct timeval tv;
-    if (DTLSv1_get_timeout(d->ssl, &tv) == 1) {
+    if (DTLSv1_get_timeout(d->hs->ssl, &tv) == 1) {
         dsrtp_time left = (dsrtp_time)tv.tv_sec * 1000000u + (dsrtp_time)tv.tv_usec;
         dsrtp_time t = d->now + (left > OPENSSL_TIMER_SLACK ? left - OPENSSL_TIMER_SLACK : 0);
         if (t < deadline) {
@@ -585,6 +754,24 @@ dsrtp_time dsrtp_dtls_next_deadline(const dsrtp_dtls *d)
         }
     }
     return deadline;
+}
+
+/* The next datagram of the handshake's ring, if it holds one. */
+static dsrtp_err poll_ring(dsrtp_dtls *d, uint8_t *buf, size_t cap, dsrtp_dtls_output *out)
+{
+    dsrtp_dgram_bio *q = &d->hs->q;
+    const dsrtp_dgram *g = &q->out[q->out_head];
+    if (buf == NULL || cap < g->len) {
+        out->len = g->len;
+        return DSRTP_ERR_BUFFER_TOO_SMALL;
+    }
+    memcpy(buf, g->data, g->len);
+    out->kind = DSRTP_OUT_DATAGRAM;
+    out->len = g->len;
+    q->out_head = (q->out_head + 1) % DSRTP_DTLS_QUEUE;
+    q->out_count--;
+    release_hs_if_done(d);
+    return DSRTP_OK;
 }
 
 dsrtp_err dsrtp_dtls_poll_output(dsrtp_dtls *d, uint8_t *buf, size_t cap,
@@ -599,18 +786,15 @@ dsrtp_err dsrtp_dtls_poll_output(dsrtp_dtls *d, uint8_t *buf, size_t cap,
         d->ev_count--;
         return DSRTP_OK;
     }
-    if (d->q.out_count > 0) {
-        const dsrtp_dgram *g = &d->q.out[d->q.out_head];
-        if (buf == NULL || cap < g->len) {
-            out->len = g->len;
-            return DSRTP_ERR_BUFFER_TOO_SMALL;
-        }
-        memcpy(buf, g->data, g->len);
-        out->kind = DSRTP_OUT_DATAGRAM;
-        out->len = g->len;
-        d->q.out_head = (d->q.out_head + 1) % DSRTP_DTLS_QUEUE;
-        d->q.out_count--;
-        return DSRTP_OK;
+    if (d->hs != NULL && d->hs->q.out_count > 0) {
+        return poll_ring(d, buf, cap, out);
+    }
+    size_t n = 0;
+    dsrtp_err err = dsrtp_post_poll(&d->post, buf, cap, &n);
+    if (err != DSRTP_OK || n > 0) {
+        out->kind = err == DSRTP_OK ? DSRTP_OUT_DATAGRAM : out->kind;
+        out->len = n;
+        return err;
     }
     out->kind = DSRTP_OUT_IDLE;
     out->deadline = dsrtp_dtls_next_deadline(d);
@@ -629,17 +813,19 @@ dsrtp_err dsrtp_dtls_export(const dsrtp_dtls *d, uint8_t *out, size_t len)
 {
     DSRTP_CHECK(d != NULL && out != NULL && len > 0 && len <= 1024, DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK(d->state == DSRTP_DTLS_STATE_CONNECTED, DSRTP_ERR_INVALID_ARG);
-    DSRTP_CHECK(SSL_export_keying_material(d->ssl, out, len, EXPORTER_LABEL,
-                                           strlen(EXPORTER_LABEL), NULL, 0, 0) == 1,
-                DSRTP_ERR_CRYPTO);
-    return DSRTP_OK;
+    return dsrtp_post_export(&d->post, EXPORTER_LABEL, out, len);
 }
 
 dsrtp_err dsrtp_dtls_get_remote_fingerprint(const dsrtp_dtls *d, dsrtp_hash h,
                                             dsrtp_fingerprint *out)
 {
     DSRTP_CHECK(d != NULL && out != NULL, DSRTP_ERR_INVALID_ARG);
-    X509 *peer = SSL_get0_peer_certificate(d->ssl);
+    SSL *ssl = ssl_of(d);
+    if (ssl == NULL) {
+        DSRTP_CHECK(d->post.have_peer_fps, DSRTP_ERR_INVALID_ARG);
+        return dsrtp_fp_table_get(d->post.peer_fps, sizeof d->post.peer_fps, h, out);
+    }
+    X509 *peer = SSL_get0_peer_certificate(ssl);
     DSRTP_CHECK(peer != NULL, DSRTP_ERR_INVALID_ARG);
     return dsrtp_x509_fingerprint(peer, h, out);
 }
@@ -662,20 +848,19 @@ dsrtp_dtls_failure dsrtp_dtls_get_failure(const dsrtp_dtls *d)
 dsrtp_err dsrtp_dtls_close(dsrtp_dtls *d)
 {
     DSRTP_CHECK(d != NULL, DSRTP_ERR_INVALID_ARG);
-    if (d->state == DSRTP_DTLS_STATE_CONNECTED || d->state == DSRTP_DTLS_STATE_HANDSHAKE) {
+    if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
+        /* Connected means compacted: we seal the alert ourselves. Should that fail, the
+         * peer ends by its own means (consent or media timeout), as if it were lost. */
+        (void)dsrtp_post_queue_alert(&d->post, ALERT_WARNING, ALERT_CLOSE_NOTIFY);
+    } else if (d->state == DSRTP_DTLS_STATE_HANDSHAKE) {
         ERR_clear_error();
-        if (d->state == DSRTP_DTLS_STATE_CONNECTED) {
-            /* The record buffers may have been released while idle (read_records), and
-             * OpenSSL 3.0's DTLS alert path writes without setting them up again; a read
-             * attempt (nothing is fed, so it only reports "want read") restores both. */
-            uint8_t none[1];
-            (void)SSL_read(d->ssl, none, sizeof none);
-            ERR_clear_error();
-        }
-        (void)SSL_shutdown(d->ssl);
+        (void)SSL_shutdown(d->hs->ssl);
         ERR_clear_error();
-        d->state = DSRTP_DTLS_STATE_CLOSED;
-        dsrtp_wipe(&d->keys, sizeof d->keys);
+    } else {
+        return DSRTP_OK;
     }
+    d->state = DSRTP_DTLS_STATE_CLOSED;
+    dsrtp_wipe(&d->keys, sizeof d->keys);
+    dsrtp_post_wipe_secrets(&d->post);
     return DSRTP_OK;
 }

@@ -1,5 +1,6 @@
 /* Certificate fingerprints as SDP carries them (RFC 8122 §5): "sha-256 AB:CD:...". */
 #include <openssl/evp.h>
+#include <string.h>
 #include <strings.h>
 
 #include "dtls/dtls_int.h"
@@ -119,4 +120,36 @@ dsrtp_err dsrtp_fingerprint_format(const dsrtp_fingerprint *fp, char *out, size_
     }
     out[k] = '\0';
     return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_fp_table_fill(X509 *x, uint8_t *table, size_t table_len)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < HASH_COUNT; i++) {
+        DSRTP_CHECK(hashes[i].len <= table_len - at, DSRTP_ERR_INTERNAL);
+        dsrtp_fingerprint fp;
+        DSRTP_TRY(dsrtp_x509_fingerprint(x, hashes[i].hash, &fp));
+        DSRTP_CHECK(fp.len == hashes[i].len, DSRTP_ERR_CRYPTO);
+        memcpy(table + at, fp.value, fp.len);
+        at += fp.len;
+    }
+    DSRTP_CHECK(at == table_len, DSRTP_ERR_INTERNAL);
+    return DSRTP_OK;
+}
+
+dsrtp_err dsrtp_fp_table_get(const uint8_t *table, size_t table_len, dsrtp_hash h,
+                             dsrtp_fingerprint *out)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < HASH_COUNT; i++) {
+        DSRTP_CHECK(hashes[i].len <= table_len - at, DSRTP_ERR_INTERNAL);
+        if (hashes[i].hash == h) {
+            dsrtp_fingerprint fp = {.hash = h, .len = hashes[i].len};
+            memcpy(fp.value, table + at, fp.len);
+            *out = fp;
+            return DSRTP_OK;
+        }
+        at += hashes[i].len;
+    }
+    return DSRTP_ERR_INVALID_ARG;
 }

@@ -13,9 +13,9 @@
 
 #include "dtls/dtls_int.h"
 
-#define RT_CHANGE_CIPHER_SPEC 20
-#define RT_ALERT 21
-#define RT_HANDSHAKE 22
+#define RT_CHANGE_CIPHER_SPEC DSRTP_DTLS_RT_CHANGE_CIPHER_SPEC
+#define RT_ALERT DSRTP_DTLS_RT_ALERT
+#define RT_HANDSHAKE DSRTP_DTLS_RT_HANDSHAKE
 
 static bool rd_u24(dsrtp_rd *r, uint32_t *v)
 {
@@ -83,11 +83,10 @@ static bool handshake_fragments_ok(dsrtp_rd *body, hs_msgs *msgs)
     return true;
 }
 
-/* The shortest record the negotiated cipher can produce; SIZE_MAX while none is agreed
- * (nothing can be protected yet). A server only makes its choice current when the client's
- * ChangeCipherSpec is read, after the client's Finished may already be at the door: ask
- * for the pending choice first. */
-static size_t min_protected_len(const SSL *ssl)
+/* While none is agreed nothing can be protected yet. A server only makes its choice current
+ * when the client's ChangeCipherSpec is read, after the client's Finished may already be at
+ * the door: ask for the pending choice first. */
+size_t dsrtp_dtls_min_protected_len(const SSL *ssl)
 {
     const SSL_CIPHER *c = SSL_get_pending_cipher(ssl);
     if (c == NULL) {
@@ -107,9 +106,8 @@ static size_t min_protected_len(const SSL *ssl)
     }
 }
 
-bool dsrtp_dtls_datagram_plausible(const SSL *ssl, const uint8_t *p, size_t len)
+bool dsrtp_dtls_datagram_plausible(size_t min_protected, const uint8_t *p, size_t len)
 {
-    size_t min_protected = min_protected_len(ssl);
     hs_msgs msgs = {.n = 0};
     dsrtp_rd r = dsrtp_rd_make(p, len);
     do {
