@@ -176,6 +176,9 @@ typedef struct gw {
     dsrtp_time next_deadline;
     gw_metrics m;
     bool stopping;
+    /* worker: DTLS handshakes ended or calls were freed since the last heap trim */
+    bool trim_due;
+    dsrtp_time trimmed_at;
     uint8_t pkt[GW_PKT_MAX + 64];
     uint8_t tx[GW_PKT_MAX + 64];
     /* Threads. root: the main context (port pool, workers); a worker's root points there. */
