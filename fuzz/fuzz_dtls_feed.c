@@ -20,6 +20,8 @@
 
 #include <dsrtp/dtls.h>
 
+#include "fuzz_datagrams.h"
+
 static const char fuzz_cert_pem[] =
     "-----BEGIN CERTIFICATE-----\n"
     "MIIBgDCCASegAwIBAgIUfH6bI3t+04mDOsCkK0FLwtKba7swCgYIKoZIzj0EAwIw\n"
@@ -149,22 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t pos = 1;
     for (int n = 0; n < FUZZ_MAX_DATAGRAMS && pos < size; n++) {
         size_t len = 0;
-        if (size - pos >= 2) {
-            len = (size_t)data[pos] << 8 | data[pos + 1];
-            pos += 2;
-        } else {
-            pos = size;
-        }
-        if (len > size - pos) {
-            len = size - pos;
-        }
-        /* An exact-size copy, so that ASan sees any read past the datagram. */
-        uint8_t *dg = malloc(len ? len : 1);
-        if (dg == NULL) {
-            abort();
-        }
-        memcpy(dg, data + pos, len);
-        pos += len;
+        uint8_t *dg = fuzz_next_datagram(data, size, &pos, &len);
         now += 1000;
         feed(d, now, dg, len);
         free(dg);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dtls/dtls_int.h"
+#include "fuzz_datagrams.h"
 
 #define FUZZ_MAX_DATAGRAMS 64
 #define PLAIN_MAX 32 /* as the endpoint: an alert or a Finished */
@@ -87,22 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t pos = 1;
     for (int n = 0; n < FUZZ_MAX_DATAGRAMS && pos < size; n++) {
         size_t len = 0;
-        if (size - pos >= 2) {
-            len = (size_t)data[pos] << 8 | data[pos + 1];
-            pos += 2;
-        } else {
-            pos = size;
-        }
-        if (len > size - pos) {
-            len = size - pos;
-        }
-        /* An exact-size copy, so that ASan sees any read past the datagram. */
-        uint8_t *dg = malloc(len ? len : 1);
-        if (dg == NULL) {
-            abort();
-        }
-        memcpy(dg, data + pos, len);
-        pos += len;
+        uint8_t *dg = fuzz_next_datagram(data, size, &pos, &len);
         feed(&p, dg, len);
         free(dg);
     }
