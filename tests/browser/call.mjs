@@ -2,21 +2,38 @@
 //
 //   node call.mjs --role offer|answer --local-sdp FILE --remote-sdp FILE [--seconds N]
 //                 [--wait-remote S] [--chromium PATH]
+//                 [--reoffers STEP,STEP.. [--step-seconds N]]
 //
 // Serves a tiny page on http://127.0.0.1:<free port>; the page takes the fake microphone and
 // sends it as PCMU only, with no STUN server. As offerer it writes its offer to --local-sdp
 // (temporary file, then rename) once ICE gathering is complete, then waits for the answer
 // in --remote-sdp (the test script puts it there after the ng exchange). As answerer it
 // waits for the offer in --remote-sdp first and writes its answer. After the connection is
-// up the call runs for --seconds, then one JSON line of getStats() facts is printed on
-// stdout. Exit 0 when the line was printed (the caller judges the values), 1 on any error
-// (also a JSON line, with "error").
+// up the call runs for --seconds.
+//
+// --reoffers: then Chromium renegotiates, once per STEP, whatever its role was: "refresh"
+// (createOffer/setLocalDescription again with nothing changed), "hold" (the transceiver's
+// direction set to sendonly) or "resume" (back to sendrecv). For step S the offer goes to
+// the --local-sdp path with ".S" before its extension (browser.sdp -> browser.S.sdp) and the
+// answer is awaited in the --remote-sdp path named the same way (remote.S.sdp); an answer
+// that setRemoteDescription rejects ends the run (exit 1, "error" names the step). After
+// --step-seconds one JSON line per step ({"step": S, "before": {...}, "after": {...}}) gives
+// the facts that tell whether the DTLS association survived: the RTCDtlsTransport object and
+// getStats transport id, how often it has reached "connected", dtlsState, the selected
+// candidate pair and its change count, both certificates' fingerprints, the transceiver's
+// currentDirection and the audio packet counters.
+//
+// Last, one JSON line of getStats() facts is printed on stdout. Exit 0 when the line was
+// printed (the caller judges the values), 1 on any error (also a JSON line, with "error").
 import fs from 'node:fs';
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 function parseArgs(argv) {
-    const o = { role: 'offer', seconds: 4, waitRemote: 30, chromium: '/usr/bin/chromium' };
+    const o = {
+        role: 'offer', seconds: 4, waitRemote: 30, chromium: '/usr/bin/chromium', reoffers: [],
+        stepSeconds: 1.5,
+    };
     for (let i = 0; i < argv.length; i += 2) {
         const k = argv[i], v = argv[i + 1];
         if (v === undefined) throw new Error(`missing value for ${k}`);
@@ -26,10 +43,15 @@ function parseArgs(argv) {
         else if (k === '--seconds') o.seconds = Number(v);
         else if (k === '--wait-remote') o.waitRemote = Number(v);
         else if (k === '--chromium') o.chromium = v;
+        else if (k === '--reoffers') o.reoffers = v.split(',').filter((x) => x !== '');
+        else if (k === '--step-seconds') o.stepSeconds = Number(v);
         else throw new Error(`unknown option ${k}`);
     }
     if (!o.localSdp || !o.remoteSdp) throw new Error('--local-sdp and --remote-sdp are required');
     if (o.role !== 'offer' && o.role !== 'answer') throw new Error('--role is offer or answer');
+    for (const st of o.reoffers) {
+        if (!['refresh', 'hold', 'resume'].includes(st)) throw new Error(`unknown step ${st}`);
+    }
     return o;
 }
 
@@ -40,6 +62,22 @@ const PAGE = `<!doctype html>
 <script>
 let pc = null;
 let wasConnected = false;
+let dtls = null;           // the first RTCDtlsTransport seen connected
+let dtlsConnects = 0;      // times any of the sender's DTLS transports reached "connected"
+let dtlsStates = [];       // every state change of those transports, in order
+const watchDtls = () => {
+    const t = pc.getSenders()[0] && pc.getSenders()[0].transport;
+    if (!t || t.watched) return;
+    t.watched = true;
+    t.addEventListener('statechange', () => {
+        dtlsStates.push(t.state);
+        if (t.state === 'connected') {
+            dtlsConnects++;
+            if (!dtls) dtls = t;
+        }
+    });
+    if (t.state === 'connected' && !dtls) { dtls = t; dtlsConnects++; }
+};
 const gathered = () => new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
     pc.addEventListener('icegatheringstatechange', () => {
@@ -82,6 +120,55 @@ window.makeOffer = async () => {
 };
 window.applyAnswer = async (sdp) => {
     await pc.setRemoteDescription({ type: 'answer', sdp });
+    watchDtls();
+};
+// A renegotiation from this side: refresh (nothing changed), hold (sendonly), resume.
+window.reoffer = async (step) => {
+    const tr = pc.getTransceivers()[0];
+    if (step === 'hold') tr.direction = 'sendonly';
+    else if (step === 'resume') tr.direction = 'sendrecv';
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered();
+    return pc.localDescription.sdp;
+};
+window.snapshot = async () => {
+    watchDtls();
+    const tr = pc.getTransceivers()[0];
+    const out = {
+        signalingState: pc.signalingState, currentDirection: tr.currentDirection,
+        sameDtlsTransport: dtls !== null && tr.sender.transport === dtls,
+        dtlsTransportState: tr.sender.transport ? tr.sender.transport.state : null,
+        dtlsConnects, dtlsStates: dtlsStates.join(' '),
+        transportCount: 0, transportId: null, dtlsState: null, selectedPairId: null,
+        selectedPairChanges: null, selectedPair: null, localFingerprint: null,
+        remoteFingerprint: null, packetsReceived: 0, packetsSent: 0,
+    };
+    const report = await pc.getStats();
+    const byId = new Map();
+    report.forEach((s) => byId.set(s.id, s));
+    report.forEach((s) => {
+        if (s.type === 'transport') {
+            out.transportCount++;
+            out.transportId = s.id;
+            out.dtlsState = s.dtlsState ?? null;
+            out.selectedPairId = s.selectedCandidatePairId ?? null;
+            out.selectedPairChanges = s.selectedCandidatePairChanges ?? null;
+            const lc = byId.get(s.localCertificateId), rc = byId.get(s.remoteCertificateId);
+            out.localFingerprint = lc ? lc.fingerprintAlgorithm + ' ' + lc.fingerprint : null;
+            out.remoteFingerprint = rc ? rc.fingerprintAlgorithm + ' ' + rc.fingerprint : null;
+            const pair = byId.get(s.selectedCandidatePairId);
+            if (pair) {
+                const l = byId.get(pair.localCandidateId), r = byId.get(pair.remoteCandidateId);
+                out.selectedPair = (l ? l.address + ':' + l.port : '?') + '>' +
+                    (r ? r.address + ':' + r.port : '?');
+            }
+        } else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+            out.packetsReceived += s.packetsReceived || 0;
+        } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+            out.packetsSent += s.packetsSent || 0;
+        }
+    });
+    return out;
 };
 window.makeAnswer = async (sdp) => {
     newPc();
@@ -89,6 +176,7 @@ window.makeAnswer = async (sdp) => {
     await setupAudio(pc.getTransceivers()[0]);
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered();
+    watchDtls();
     return pc.localDescription.sdp;
 };
 window.state = () => ({ connectionState: pc.connectionState, wasConnected });
@@ -141,6 +229,13 @@ async function waitFile(path, seconds) {
     throw new Error(`no remote SDP in ${path} after ${seconds} s`);
 }
 
+// browser.sdp -> browser.hold.sdp
+function stepPath(path, step) {
+    const dot = path.lastIndexOf('.');
+    return dot > path.lastIndexOf('/') ? `${path.slice(0, dot)}.${step}${path.slice(dot)}`
+        : `${path}.${step}`;
+}
+
 function writeAtomically(path, text) {
     fs.writeFileSync(path + '.tmp', text);
     fs.renameSync(path + '.tmp', path);
@@ -186,6 +281,22 @@ async function main() {
             await sleep(100);
         }
         await sleep(o.seconds * 1000);
+        for (const step of o.reoffers) {
+            const before = await page.evaluate(() => window.snapshot());
+            const offer = await page.evaluate((st) => window.reoffer(st), step);
+            writeAtomically(stepPath(o.localSdp, step), offer);
+            process.stderr.write(`call.mjs: ${step} offer written\n`);
+            const answer = await waitFile(stepPath(o.remoteSdp, step), o.waitRemote);
+            try {
+                await page.evaluate((sdp) => window.applyAnswer(sdp), answer);
+            } catch (e) {
+                throw new Error(`${step}: setRemoteDescription(answer) failed: ${e.message}`);
+            }
+            process.stderr.write(`call.mjs: ${step} answer applied\n`);
+            await sleep(o.stepSeconds * 1000);
+            const after = await page.evaluate(() => window.snapshot());
+            console.log(JSON.stringify({ step, before, after }));
+        }
         const stats = await page.evaluate(() => window.collect());
         console.log(JSON.stringify(stats));
     } finally {
