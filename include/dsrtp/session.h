@@ -191,8 +191,10 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_update_remote(dsrtp_session *
                                                                  const dsrtp_session_remote *r);
 /** Starts keying at now: DTLS begins (a client sends its ClientHello, to the ICE-validated
  *  or SDP address; a server processes any ClientHello held so far), SDES and plain RTP
- *  become ready at once. DSRTP_ERR_INVALID_ARG when the DTLS role is unset, SDES keys are
- *  missing, or it already started. */
+ *  become ready at once. The keys and the description of the peer given so far are handed
+ *  on to the layers below and wiped; the session keeps only what later calls need (the DTLS
+ *  role and the peer's fingerprints, the peer's SDES key). DSRTP_ERR_INVALID_ARG when the
+ *  DTLS role is unset, SDES keys are missing, or it already started. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_start(dsrtp_session *s, dsrtp_time now);
 
 /** Feeds one datagram from `from`. STUN and DTLS are consumed (res->kind CONSUMED; DTLS

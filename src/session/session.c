@@ -21,31 +21,70 @@
 #define TLS_ALERT_BAD_CERTIFICATE 42
 #define VALIDATED_MAX 8
 
-struct dsrtp_session {
-    dsrtp_session_cfg cfg; /* holds the SDES send key: wiped on free */
+/* What only start needs: our SDES send key and what is known of the peer (its SDES key,
+ * ICE credentials, fingerprints). Wiped and freed once start has handed it on to the SRTP
+ * contexts, the ICE agent and the DTLS endpoint. */
+typedef struct session_setup {
+    dsrtp_profile sdes_profile;
+    uint8_t sdes_key[DSRTP_SRTP_MAX_KEY_LEN];
+    uint8_t sdes_salt[DSRTP_SRTP_MAX_SALT_LEN];
+    uint8_t sdes_mki[DSRTP_SRTP_MAX_MKI_LEN];
+    size_t sdes_mki_len;
     dsrtp_session_remote remote;
+} session_setup;
+
+/* SDES: the peer's key in use (our receive key), kept so that a later offer can tell a
+ * re-key from a repeat. A secret: wiped with the session. */
+typedef struct session_sdes_key {
+    uint8_t key[DSRTP_SRTP_MAX_KEY_LEN];
+    uint8_t salt[DSRTP_SRTP_MAX_SALT_LEN];
+    uint8_t mki[DSRTP_SRTP_MAX_MKI_LEN];
+    size_t mki_len;
+} session_sdes_key;
+
+/* A queued event without its text: FAILED's is fail_detail (a session fails once), the
+ * others' is fixed or made from the profile when the event is polled. */
+typedef struct session_event {
+    uint8_t kind;    /* dsrtp_session_event_kind */
+    uint8_t profile; /* dsrtp_profile */
+    dsrtp_addr addr;
+} session_event;
+
+struct dsrtp_session {
+    dsrtp_keying keying;
+    dsrtp_dtls_role role; /* DTLS: ours, from the peer's description (set at start) */
     dsrtp_session_state state;
+    dsrtp_profile profile;
+    size_t max_streams;   /* SRTP stream table and replay window per direction */
+    size_t replay_window;
+    session_setup *setup; /* until start; NULL afterwards */
     dsrtp_dtls *dtls;
     dsrtp_ice_lite *ice;
     dsrtp_srtp_tx *tx;
     dsrtp_srtp_rx *rx;
     dsrtp_srtp_rx *rx_prev; /* SDES: the receive key before a re-key, until the new one works */
-    dsrtp_profile profile;
+    /* DTLS, from start on: the peer's fingerprints, which a later offer must repeat
+     * (RFC 8842 §5). Exactly fingerprint_count entries. */
+    dsrtp_fingerprint *fingerprints;
+    size_t fingerprint_count;
+    dsrtp_addr *validated; /* with ICE: VALIDATED_MAX addresses that passed a check */
     dsrtp_time now;
     dsrtp_time started_at;
+    bool latch;
     bool started;
     bool has_dest;
     bool ice_selected;
     bool ice_gating; /* the peer does full ICE: only checked addresses count */
     bool peer_hello_held;   /* a ClientHello arrived before start: the peer acts as client */
     bool server_hello_seen; /* the peer answered our ClientHello as a DTLS server */
+    uint8_t validated_count;
+    uint8_t validated_next;
+    uint8_t ev_head;
+    uint8_t ev_count;
     dsrtp_addr dest;
-    dsrtp_addr validated[VALIDATED_MAX];
-    size_t validated_count;
-    size_t validated_next;
-    dsrtp_session_event events[SESSION_EVENTS];
-    size_t ev_head;
-    size_t ev_count;
+    session_sdes_key sdes_rx;
+    session_event events[SESSION_EVENTS];
+    char fail_detail[96];
     dsrtp_session_stats stats;
 };
 
@@ -67,15 +106,37 @@ void dsrtp_session_cfg_init(dsrtp_session_cfg *cfg)
 
 /* ---- events ---- */
 
-static dsrtp_session_event *push_event(dsrtp_session *s, dsrtp_session_event_kind kind)
+static session_event *push_event(dsrtp_session *s, dsrtp_session_event_kind kind)
 {
     if (s->ev_count == SESSION_EVENTS) {
         return NULL;
     }
-    dsrtp_session_event *e = &s->events[(s->ev_head + s->ev_count) % SESSION_EVENTS];
-    *e = (dsrtp_session_event){.kind = kind};
+    session_event *e = &s->events[(s->ev_head + s->ev_count) % SESSION_EVENTS];
+    *e = (session_event){.kind = (uint8_t)kind};
     s->ev_count++;
     return e;
+}
+
+/* The event as the caller sees it, with its text. */
+static void event_out(const dsrtp_session *s, const session_event *e, dsrtp_session_event *out)
+{
+    *out = (dsrtp_session_event){.kind = (dsrtp_session_event_kind)e->kind,
+                                 .profile = (dsrtp_profile)e->profile,
+                                 .addr = e->addr};
+    switch (out->kind) {
+    case DSRTP_SESSION_EV_KEYS_READY:
+        snprintf(out->detail, sizeof out->detail, "%s %s", dsrtp_keying_name(s->keying),
+                 dsrtp_profile_name(out->profile));
+        break;
+    case DSRTP_SESSION_EV_FAILED:
+        snprintf(out->detail, sizeof out->detail, "%s", s->fail_detail);
+        break;
+    case DSRTP_SESSION_EV_CLOSED:
+        snprintf(out->detail, sizeof out->detail, "peer sent close_notify");
+        break;
+    default:
+        break;
+    }
 }
 
 static void fail(dsrtp_session *s, const char *why)
@@ -84,10 +145,8 @@ static void fail(dsrtp_session *s, const char *why)
         return;
     }
     s->state = DSRTP_SESSION_FAILED;
-    dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_FAILED);
-    if (e != NULL) {
-        snprintf(e->detail, sizeof e->detail, "%s", why);
-    }
+    snprintf(s->fail_detail, sizeof s->fail_detail, "%s", why);
+    (void)push_event(s, DSRTP_SESSION_EV_FAILED);
 }
 
 static void set_dest(dsrtp_session *s, const dsrtp_addr *a, bool announce)
@@ -98,7 +157,7 @@ static void set_dest(dsrtp_session *s, const dsrtp_addr *a, bool announce)
     s->dest = *a;
     s->has_dest = true;
     if (announce) {
-        dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_ADDRESS_CHANGED);
+        session_event *e = push_event(s, DSRTP_SESSION_EV_ADDRESS_CHANGED);
         if (e != NULL) {
             e->addr = *a;
         }
@@ -126,33 +185,67 @@ static dsrtp_err check_cfg(const dsrtp_session_cfg *cfg)
     return DSRTP_OK;
 }
 
-static dsrtp_err make_dtls(dsrtp_session *s)
+static dsrtp_err make_dtls(dsrtp_session *s, const dsrtp_session_cfg *cfg)
 {
     dsrtp_dtls_cfg dc;
     dsrtp_dtls_cfg_init(&dc);
-    dc.cert = s->cfg.cert;
-    if (s->cfg.dtls_profile_count > 0) {
-        DSRTP_CHECK(s->cfg.dtls_profile_count <= DSRTP_DTLS_MAX_PROFILES,
-                    DSRTP_ERR_INVALID_ARG);
-        for (size_t i = 0; i < s->cfg.dtls_profile_count; i++) {
-            dc.profiles[i] = s->cfg.dtls_profiles[i];
+    dc.cert = cfg->cert;
+    if (cfg->dtls_profile_count > 0) {
+        DSRTP_CHECK(cfg->dtls_profile_count <= DSRTP_DTLS_MAX_PROFILES, DSRTP_ERR_INVALID_ARG);
+        for (size_t i = 0; i < cfg->dtls_profile_count; i++) {
+            dc.profiles[i] = cfg->dtls_profiles[i];
         }
-        dc.profile_count = s->cfg.dtls_profile_count;
+        dc.profile_count = cfg->dtls_profile_count;
     }
-    dc.mtu = s->cfg.mtu;
-    dc.initial_rto = s->cfg.dtls_initial_rto;
-    dc.handshake_timeout = s->cfg.dtls_timeout;
+    dc.mtu = cfg->mtu;
+    dc.initial_rto = cfg->dtls_initial_rto;
+    dc.handshake_timeout = cfg->dtls_timeout;
     return dsrtp_dtls_new(&dc, &s->dtls);
 }
 
-static dsrtp_err make_ice(dsrtp_session *s)
+/* Copies a credential that may lack its NUL (the config is plain data). */
+static void copy_cred(char dst[DSRTP_ICE_CRED_MAX], const char src[DSRTP_ICE_CRED_MAX])
 {
+    memcpy(dst, src, DSRTP_ICE_CRED_MAX - 1);
+    dst[DSRTP_ICE_CRED_MAX - 1] = '\0';
+}
+
+static dsrtp_err make_ice(dsrtp_session *s, const dsrtp_session_cfg *cfg)
+{
+    char ufrag[DSRTP_ICE_CRED_MAX];
+    char pwd[DSRTP_ICE_CRED_MAX];
+    copy_cred(ufrag, cfg->ice_ufrag);
+    copy_cred(pwd, cfg->ice_pwd);
     dsrtp_ice_lite_cfg ic;
     dsrtp_ice_lite_cfg_init(&ic);
-    ic.local_ufrag = s->cfg.ice_ufrag[0] != '\0' ? s->cfg.ice_ufrag : NULL;
-    ic.local_pwd = s->cfg.ice_pwd[0] != '\0' ? s->cfg.ice_pwd : NULL;
-    ic.consent_timeout = s->cfg.consent_timeout;
-    return dsrtp_ice_lite_new(&ic, &s->ice);
+    ic.local_ufrag = ufrag[0] != '\0' ? ufrag : NULL;
+    ic.local_pwd = pwd[0] != '\0' ? pwd : NULL;
+    ic.consent_timeout = cfg->consent_timeout;
+    dsrtp_err err = dsrtp_ice_lite_new(&ic, &s->ice);
+    dsrtp_wipe(pwd, sizeof pwd);
+    if (err == DSRTP_OK) {
+        s->validated = calloc(VALIDATED_MAX, sizeof *s->validated);
+        err = s->validated != NULL ? DSRTP_OK : DSRTP_ERR_NO_MEMORY;
+    }
+    return err;
+}
+
+/* Takes what is known of the peer (copied; credentials NUL-terminated). */
+static void take_remote(session_setup *u, const dsrtp_session_remote *r)
+{
+    dsrtp_wipe(&u->remote, sizeof u->remote);
+    u->remote = *r;
+    u->remote.ice_ufrag[DSRTP_ICE_CRED_MAX - 1] = '\0';
+    u->remote.ice_pwd[DSRTP_ICE_CRED_MAX - 1] = '\0';
+}
+
+static void drop_setup(dsrtp_session *s)
+{
+    if (s->setup != NULL) {
+        dsrtp_wipe(s->setup, sizeof *s->setup);
+        free(s->setup);
+        s->setup = NULL;
+    }
 }
 
 dsrtp_err dsrtp_session_new(const dsrtp_session_cfg *cfg, dsrtp_session **out)
@@ -161,19 +254,27 @@ dsrtp_err dsrtp_session_new(const dsrtp_session_cfg *cfg, dsrtp_session **out)
     DSRTP_TRY(check_cfg(cfg));
     dsrtp_session *s = calloc(1, sizeof *s);
     DSRTP_CHECK(s != NULL, DSRTP_ERR_NO_MEMORY);
-    s->cfg = *cfg;
-    s->cfg.cert = NULL; /* the DTLS endpoint holds its own reference */
-    s->remote = cfg->remote;
-    s->cfg.ice_ufrag[DSRTP_ICE_CRED_MAX - 1] = '\0';
-    s->cfg.ice_pwd[DSRTP_ICE_CRED_MAX - 1] = '\0';
-    dsrtp_err err = DSRTP_OK;
-    if (cfg->keying == DSRTP_KEYING_DTLS) {
-        s->cfg.cert = cfg->cert;
-        err = make_dtls(s);
-        s->cfg.cert = NULL;
+    s->keying = cfg->keying;
+    s->latch = cfg->latch;
+    s->max_streams = cfg->max_streams;
+    s->replay_window = cfg->replay_window;
+    dsrtp_err err = DSRTP_ERR_NO_MEMORY;
+    s->setup = calloc(1, sizeof *s->setup);
+    if (s->setup != NULL) {
+        session_setup *u = s->setup;
+        u->sdes_profile = cfg->sdes_profile;
+        memcpy(u->sdes_key, cfg->sdes_key, sizeof u->sdes_key);
+        memcpy(u->sdes_salt, cfg->sdes_salt, sizeof u->sdes_salt);
+        memcpy(u->sdes_mki, cfg->sdes_mki, sizeof u->sdes_mki);
+        u->sdes_mki_len = cfg->sdes_mki_len;
+        take_remote(u, &cfg->remote);
+        err = DSRTP_OK;
+    }
+    if (err == DSRTP_OK && cfg->keying == DSRTP_KEYING_DTLS) {
+        err = make_dtls(s, cfg); /* the endpoint takes its own reference to the certificate */
     }
     if (err == DSRTP_OK && cfg->ice) {
-        err = make_ice(s);
+        err = make_ice(s, cfg);
     }
     if (err != DSRTP_OK) {
         dsrtp_session_free(s);
@@ -193,19 +294,20 @@ void dsrtp_session_free(dsrtp_session *s)
     dsrtp_srtp_tx_free(s->tx);
     dsrtp_srtp_rx_free(s->rx);
     dsrtp_srtp_rx_free(s->rx_prev);
+    drop_setup(s);
+    free(s->fingerprints);
+    free(s->validated);
     dsrtp_wipe(s, sizeof *s);
     free(s);
 }
 
 dsrtp_err dsrtp_session_set_remote(dsrtp_session *s, const dsrtp_session_remote *r)
 {
-    DSRTP_CHECK(s != NULL && r != NULL && !s->started, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(s != NULL && r != NULL && !s->started && s->setup != NULL,
+                DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK(r->fingerprint_count <= DSRTP_DTLS_MAX_FINGERPRINTS, DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK(r->sdes_mki_len <= DSRTP_SRTP_MAX_MKI_LEN, DSRTP_ERR_INVALID_ARG);
-    dsrtp_wipe(&s->remote, sizeof s->remote);
-    s->remote = *r;
-    s->remote.ice_ufrag[DSRTP_ICE_CRED_MAX - 1] = '\0';
-    s->remote.ice_pwd[DSRTP_ICE_CRED_MAX - 1] = '\0';
+    take_remote(s->setup, r);
     return DSRTP_OK;
 }
 
@@ -221,8 +323,8 @@ static dsrtp_err install(dsrtp_session *s, dsrtp_profile p, const uint8_t *tx_ke
     c.profile = p;
     c.master_key_len = dsrtp_profile_key_len(p);
     c.master_salt_len = dsrtp_profile_salt_len(p);
-    c.max_streams = s->cfg.max_streams;
-    c.replay_window = s->cfg.replay_window;
+    c.max_streams = s->max_streams;
+    c.replay_window = s->replay_window;
     c.master_key = tx_key;
     c.master_salt = tx_salt;
     c.mki = tx_mki;
@@ -241,11 +343,9 @@ static void become_ready(dsrtp_session *s, dsrtp_profile p)
     s->state = DSRTP_SESSION_READY;
     s->profile = p;
     s->stats.handshake_us = s->now - s->started_at;
-    dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_KEYS_READY);
+    session_event *e = push_event(s, DSRTP_SESSION_EV_KEYS_READY);
     if (e != NULL) {
-        e->profile = p;
-        snprintf(e->detail, sizeof e->detail, "%s %s", dsrtp_keying_name(s->cfg.keying),
-                 dsrtp_profile_name(p));
+        e->profile = (uint8_t)p;
     }
 }
 
@@ -270,7 +370,7 @@ static void dtls_failure_text(dsrtp_session *s, char *why, size_t cap)
             snprintf(why, cap, "DTLS: peer refused our certificate (bad_certificate): "
                                "its fingerprint for us does not match");
         } else if (o.event.alert == TLS_ALERT_UNEXPECTED_MESSAGE &&
-                   s->remote.dtls_role == DSRTP_DTLS_CLIENT && !s->server_hello_seen) {
+                   s->role == DSRTP_DTLS_CLIENT && !s->server_hello_seen) {
             /* Our ClientHello was unexpected: the peer is no DTLS server. */
             snprintf(why, cap, "%s", ROLE_CONFLICT);
         } else if (o.event.detail[0] != '\0') {
@@ -310,55 +410,59 @@ static void sync_dtls(dsrtp_session *s)
     } else if (st == DSRTP_DTLS_STATE_CLOSED && (s->state == DSRTP_SESSION_READY ||
                                                  s->state == DSRTP_SESSION_KEYING)) {
         s->state = DSRTP_SESSION_CLOSED;
-        dsrtp_session_event *e = push_event(s, DSRTP_SESSION_EV_CLOSED);
-        if (e != NULL) {
-            snprintf(e->detail, sizeof e->detail, "peer sent close_notify");
-        }
+        (void)push_event(s, DSRTP_SESSION_EV_CLOSED);
     }
 }
 
-dsrtp_err dsrtp_session_start(dsrtp_session *s, dsrtp_time now)
+/* DTLS: keeps the peer's fingerprints for later offers to repeat (exactly as many as it
+ * gave; the endpoint has its own copy for the handshake). */
+static dsrtp_err keep_fingerprints(dsrtp_session *s, const dsrtp_session_remote *r)
 {
-    /* Not after a close either: a closed session stays closed. */
-    DSRTP_CHECK(s != NULL && !s->started && s->state == DSRTP_SESSION_NEW,
-                DSRTP_ERR_INVALID_ARG);
-    if (now > s->now) {
-        s->now = now;
+    DSRTP_CHECK(r->fingerprint_count <= DSRTP_DTLS_MAX_FINGERPRINTS, DSRTP_ERR_INVALID_ARG);
+    free(s->fingerprints);
+    s->fingerprints = NULL;
+    s->fingerprint_count = 0;
+    if (r->fingerprint_count == 0) {
+        return DSRTP_OK;
     }
-    if (s->cfg.keying == DSRTP_KEYING_DTLS) {
-        DSRTP_TRY(dsrtp_dtls_set_role(s->dtls, s->remote.dtls_role));
-        DSRTP_TRY(dsrtp_dtls_set_remote_fingerprints(s->dtls, s->remote.fingerprints,
-                                                     s->remote.fingerprint_count));
-    }
-    if (s->ice != NULL && s->remote.ice_ufrag[0] != '\0') {
-        DSRTP_TRY(dsrtp_ice_lite_set_remote(s->ice, s->remote.ice_ufrag, s->remote.ice_pwd));
-    }
-    s->ice_gating = s->ice != NULL && s->remote.ice_ufrag[0] != '\0' && !s->remote.ice_lite;
-    if (!s->ice_gating && s->remote.has_addr) {
-        set_dest(s, &s->remote.addr, false);
-    }
-    s->started = true;
-    s->started_at = s->now;
-    s->state = DSRTP_SESSION_KEYING;
-    switch (s->cfg.keying) {
+    s->fingerprints = malloc(r->fingerprint_count * sizeof *s->fingerprints);
+    DSRTP_CHECK(s->fingerprints != NULL, DSRTP_ERR_NO_MEMORY);
+    memcpy(s->fingerprints, r->fingerprints, r->fingerprint_count * sizeof *s->fingerprints);
+    s->fingerprint_count = r->fingerprint_count;
+    return DSRTP_OK;
+}
+
+static void keep_sdes_key(dsrtp_session *s, const dsrtp_session_remote *r)
+{
+    memcpy(s->sdes_rx.key, r->sdes_key, sizeof s->sdes_rx.key);
+    memcpy(s->sdes_rx.salt, r->sdes_salt, sizeof s->sdes_rx.salt);
+    memcpy(s->sdes_rx.mki, r->sdes_mki, sizeof s->sdes_rx.mki);
+    s->sdes_rx.mki_len = r->sdes_mki_len;
+}
+
+/* Keying once started: DTLS begins, SDES keys are installed, plain RTP is ready. */
+static dsrtp_err start_keying(dsrtp_session *s, const session_setup *u)
+{
+    const dsrtp_session_remote *r = &u->remote;
+    switch (s->keying) {
     case DSRTP_KEYING_DTLS:
         DSRTP_TRY(dsrtp_dtls_start(s->dtls, s->now));
         /* Our ClientHello still goes out, so that the peer sees the conflict too. */
-        if (s->peer_hello_held && s->remote.dtls_role == DSRTP_DTLS_CLIENT) {
+        if (s->peer_hello_held && s->role == DSRTP_DTLS_CLIENT) {
             fail(s, ROLE_CONFLICT);
         }
         sync_dtls(s);
         break;
     case DSRTP_KEYING_SDES: {
-        dsrtp_err err = install(s, s->cfg.sdes_profile, s->cfg.sdes_key, s->cfg.sdes_salt,
-                                s->cfg.sdes_mki, s->cfg.sdes_mki_len, s->remote.sdes_key,
-                                s->remote.sdes_salt, s->remote.sdes_mki,
-                                s->remote.sdes_mki_len);
+        dsrtp_err err = install(s, u->sdes_profile, u->sdes_key, u->sdes_salt, u->sdes_mki,
+                                u->sdes_mki_len, r->sdes_key, r->sdes_salt, r->sdes_mki,
+                                r->sdes_mki_len);
         if (err != DSRTP_OK) {
             fail(s, "SDES key install failed");
             return err;
         }
-        become_ready(s, s->cfg.sdes_profile);
+        keep_sdes_key(s, r);
+        become_ready(s, u->sdes_profile);
         break;
     }
     case DSRTP_KEYING_NONE:
@@ -368,6 +472,39 @@ dsrtp_err dsrtp_session_start(dsrtp_session *s, dsrtp_time now)
     return DSRTP_OK;
 }
 
+dsrtp_err dsrtp_session_start(dsrtp_session *s, dsrtp_time now)
+{
+    /* Not after a close either: a closed session stays closed. */
+    DSRTP_CHECK(s != NULL && !s->started && s->state == DSRTP_SESSION_NEW && s->setup != NULL,
+                DSRTP_ERR_INVALID_ARG);
+    if (now > s->now) {
+        s->now = now;
+    }
+    const dsrtp_session_remote *r = &s->setup->remote;
+    if (s->keying == DSRTP_KEYING_DTLS) {
+        DSRTP_TRY(dsrtp_dtls_set_role(s->dtls, r->dtls_role));
+        DSRTP_TRY(dsrtp_dtls_set_remote_fingerprints(s->dtls, r->fingerprints,
+                                                     r->fingerprint_count));
+        DSRTP_TRY(keep_fingerprints(s, r));
+    }
+    if (s->ice != NULL && r->ice_ufrag[0] != '\0') {
+        DSRTP_TRY(dsrtp_ice_lite_set_remote(s->ice, r->ice_ufrag, r->ice_pwd));
+    }
+    s->role = r->dtls_role;
+    s->ice_gating = s->ice != NULL && r->ice_ufrag[0] != '\0' && !r->ice_lite;
+    if (!s->ice_gating && r->has_addr) {
+        set_dest(s, &r->addr, false);
+    }
+    s->started = true;
+    s->started_at = s->now;
+    s->state = DSRTP_SESSION_KEYING;
+    /* From here on nothing reads the setup again: its keys now live in the SRTP contexts,
+     * the ICE credentials in the agent, the fingerprints in the endpoint (and above). */
+    dsrtp_err err = start_keying(s, s->setup);
+    drop_setup(s);
+    return err;
+}
+
 static bool same_fingerprint(const dsrtp_fingerprint *x, const dsrtp_fingerprint *y)
 {
     return x->hash == y->hash && x->len == y->len && x->len <= sizeof x->value &&
@@ -375,15 +512,15 @@ static bool same_fingerprint(const dsrtp_fingerprint *x, const dsrtp_fingerprint
 }
 
 /* The same set (RFC 8842 §5 compares sets: the order of the lines does not matter). */
-static bool same_fingerprints(const dsrtp_session_remote *a, const dsrtp_session_remote *b)
+static bool same_fingerprints(const dsrtp_session *s, const dsrtp_session_remote *r)
 {
-    if (a->fingerprint_count != b->fingerprint_count) {
+    if (s->fingerprint_count != r->fingerprint_count) {
         return false;
     }
-    for (size_t i = 0; i < a->fingerprint_count; i++) {
+    for (size_t i = 0; i < s->fingerprint_count; i++) {
         bool found = false;
-        for (size_t j = 0; j < b->fingerprint_count && !found; j++) {
-            found = same_fingerprint(&a->fingerprints[i], &b->fingerprints[j]);
+        for (size_t j = 0; j < r->fingerprint_count && !found; j++) {
+            found = same_fingerprint(&s->fingerprints[i], &r->fingerprints[j]);
         }
         if (!found) {
             return false;
@@ -392,12 +529,12 @@ static bool same_fingerprints(const dsrtp_session_remote *a, const dsrtp_session
     return true;
 }
 
-static bool same_sdes_key(const dsrtp_session_remote *a, const dsrtp_session_remote *b)
+static bool same_sdes_key(const session_sdes_key *a, const dsrtp_session_remote *b)
 {
-    return a->sdes_mki_len == b->sdes_mki_len &&
-           dsrtp_ct_eq(a->sdes_key, b->sdes_key, sizeof a->sdes_key) &&
-           dsrtp_ct_eq(a->sdes_salt, b->sdes_salt, sizeof a->sdes_salt) &&
-           dsrtp_ct_eq(a->sdes_mki, b->sdes_mki, sizeof a->sdes_mki);
+    return a->mki_len == b->sdes_mki_len &&
+           dsrtp_ct_eq(a->key, b->sdes_key, sizeof a->key) &&
+           dsrtp_ct_eq(a->salt, b->sdes_salt, sizeof a->salt) &&
+           dsrtp_ct_eq(a->mki, b->sdes_mki, sizeof a->mki);
 }
 
 dsrtp_err dsrtp_session_update_remote(dsrtp_session *s, const dsrtp_session_remote *r)
@@ -406,38 +543,35 @@ dsrtp_err dsrtp_session_update_remote(dsrtp_session *s, const dsrtp_session_remo
     DSRTP_CHECK(r->fingerprint_count <= DSRTP_DTLS_MAX_FINGERPRINTS &&
                     r->sdes_mki_len <= DSRTP_SRTP_MAX_MKI_LEN,
                 DSRTP_ERR_INVALID_ARG);
-    if (s->cfg.keying == DSRTP_KEYING_DTLS) {
+    if (s->keying == DSRTP_KEYING_DTLS) {
         /* RFC 8842 §5: another fingerprint or role means another association. */
-        DSRTP_CHECK(r->dtls_role == s->remote.dtls_role && same_fingerprints(r, &s->remote),
-                    DSRTP_ERR_INVALID_ARG);
+        DSRTP_CHECK(r->dtls_role == s->role && same_fingerprints(s, r), DSRTP_ERR_INVALID_ARG);
     }
     char ufrag[DSRTP_ICE_CRED_MAX];
     char pwd[DSRTP_ICE_CRED_MAX];
-    memcpy(ufrag, r->ice_ufrag, sizeof ufrag);
-    memcpy(pwd, r->ice_pwd, sizeof pwd);
-    ufrag[sizeof ufrag - 1] = '\0';
-    pwd[sizeof pwd - 1] = '\0';
-    bool new_ice = s->ice != NULL && ufrag[0] != '\0' &&
-                   (strcmp(ufrag, s->remote.ice_ufrag) != 0 ||
-                    !dsrtp_ct_eq(pwd, s->remote.ice_pwd, sizeof pwd));
+    copy_cred(ufrag, r->ice_ufrag);
+    copy_cred(pwd, r->ice_pwd);
+    /* The agent holds the peer's credentials: giving it the same ones again changes
+     * nothing, new ones (an ICE restart) are used for the peer's checks from now on. */
+    bool ice_creds = s->ice != NULL && ufrag[0] != '\0';
     /* Make everything that can fail before changing anything. */
     dsrtp_srtp_rx *rx = NULL;
     dsrtp_err err = DSRTP_OK;
-    if (s->cfg.keying == DSRTP_KEYING_SDES && s->rx != NULL && !same_sdes_key(r, &s->remote)) {
+    if (s->keying == DSRTP_KEYING_SDES && s->rx != NULL && !same_sdes_key(&s->sdes_rx, r)) {
         dsrtp_srtp_cfg c;
         dsrtp_srtp_cfg_init(&c);
         c.profile = s->profile;
         c.master_key_len = dsrtp_profile_key_len(s->profile);
         c.master_salt_len = dsrtp_profile_salt_len(s->profile);
-        c.max_streams = s->cfg.max_streams;
-        c.replay_window = s->cfg.replay_window;
+        c.max_streams = s->max_streams;
+        c.replay_window = s->replay_window;
         c.master_key = r->sdes_key;
         c.master_salt = r->sdes_salt;
         c.mki = r->sdes_mki;
         c.mki_len = r->sdes_mki_len;
         err = dsrtp_srtp_rx_new(&c, &rx);
     }
-    if (err == DSRTP_OK && new_ice) {
+    if (err == DSRTP_OK && ice_creds) {
         err = dsrtp_ice_lite_set_remote(s->ice, ufrag, pwd);
     }
     dsrtp_wipe(pwd, sizeof pwd);
@@ -454,22 +588,10 @@ dsrtp_err dsrtp_session_update_remote(dsrtp_session *s, const dsrtp_session_remo
             s->rx_prev = s->rx;
         }
         s->rx = rx;
-        memcpy(s->remote.sdes_key, r->sdes_key, sizeof s->remote.sdes_key);
-        memcpy(s->remote.sdes_salt, r->sdes_salt, sizeof s->remote.sdes_salt);
-        memcpy(s->remote.sdes_mki, r->sdes_mki, sizeof s->remote.sdes_mki);
-        s->remote.sdes_mki_len = r->sdes_mki_len;
+        keep_sdes_key(s, r);
     }
-    if (new_ice) {
-        memcpy(s->remote.ice_ufrag, ufrag, sizeof s->remote.ice_ufrag);
-        memcpy(s->remote.ice_pwd, r->ice_pwd, sizeof s->remote.ice_pwd);
-        s->remote.ice_pwd[sizeof s->remote.ice_pwd - 1] = '\0';
-    }
-    if (r->has_addr) {
-        s->remote.has_addr = true;
-        s->remote.addr = r->addr;
-        if (!s->ice_gating) {
-            set_dest(s, &r->addr, true);
-        }
+    if (r->has_addr && !s->ice_gating) {
+        set_dest(s, &r->addr, true);
     }
     return DSRTP_OK;
 }
@@ -575,7 +697,7 @@ static dsrtp_err on_dtls(dsrtp_session *s, const dsrtp_addr *from, const uint8_t
     if (hs == 1 && !s->started) {
         s->peer_hello_held = true;
     } else if (hs == 1 && s->state == DSRTP_SESSION_KEYING &&
-               s->remote.dtls_role == DSRTP_DTLS_CLIENT) {
+               s->role == DSRTP_DTLS_CLIENT) {
         fail(s, ROLE_CONFLICT);
     } else if (hs == 2 || hs == 3) {
         s->server_hello_seen = true;
@@ -638,7 +760,7 @@ static dsrtp_err on_media(dsrtp_session *s, bool rtcp, const dsrtp_addr *from, u
     }
     size_t plain = len;
     dsrtp_err err = DSRTP_OK;
-    if (s->cfg.keying == DSRTP_KEYING_NONE) {
+    if (s->keying == DSRTP_KEYING_NONE) {
         err = len >= (rtcp ? 8u : 12u) ? DSRTP_OK : DSRTP_ERR_MALFORMED;
     } else {
         err = unprotect(s, rtcp, buf, len, &plain);
@@ -648,7 +770,7 @@ static dsrtp_err on_media(dsrtp_session *s, bool rtcp, const dsrtp_addr *from, u
         return err;
     }
     /* Latch only onto authenticated sources (plain RTP authenticates nothing). */
-    if (!s->ice_gating && s->cfg.latch && s->cfg.keying != DSRTP_KEYING_NONE) {
+    if (!s->ice_gating && s->latch && s->keying != DSRTP_KEYING_NONE) {
         set_dest(s, from, s->has_dest);
     }
     if (rtcp) {
@@ -731,7 +853,7 @@ static void on_ice_event(dsrtp_session *s, const dsrtp_ice_event *ev)
         bool first = !s->ice_selected;
         s->ice_selected = true;
         set_dest(s, &ev->addr, false);
-        dsrtp_session_event *e =
+        session_event *e =
             push_event(s, first ? DSRTP_SESSION_EV_CONNECTED : DSRTP_SESSION_EV_ADDRESS_CHANGED);
         if (e != NULL) {
             e->addr = ev->addr;
@@ -749,7 +871,7 @@ dsrtp_err dsrtp_session_poll_output(dsrtp_session *s, uint8_t *buf, size_t cap,
     for (;;) {
         if (s->ev_count > 0) {
             out->kind = DSRTP_OUT_EVENT;
-            out->event = s->events[s->ev_head];
+            event_out(s, &s->events[s->ev_head], &out->event);
             s->ev_head = (s->ev_head + 1) % SESSION_EVENTS;
             s->ev_count--;
             return DSRTP_OK;
@@ -806,7 +928,7 @@ dsrtp_err dsrtp_session_protect(dsrtp_session *s, bool rtcp, uint8_t *buf, size_
                 DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK(s->state == DSRTP_SESSION_READY && s->has_dest, DSRTP_ERR_NOT_READY);
     size_t n = len;
-    if (s->cfg.keying == DSRTP_KEYING_NONE) {
+    if (s->keying == DSRTP_KEYING_NONE) {
         DSRTP_CHECK(cap >= len, DSRTP_ERR_BUFFER_TOO_SMALL);
     } else if (rtcp) {
         DSRTP_TRY(dsrtp_srtp_tx_protect_rtcp(s->tx, buf, len, cap, &n));

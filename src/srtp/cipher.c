@@ -41,17 +41,28 @@ typedef struct dsrtp_aes {
     bool *failed;
 } dsrtp_aes;
 
+/* The HMAC-SHA1 key of an AES-CM transform, as the two SHA-1 states it starts from. */
+typedef struct dsrtp_hmac_key {
+    SHA_CTX inner; /* SHA-1 state after (key XOR ipad) */
+    SHA_CTX outer; /* SHA-1 state after (key XOR opad) */
+} dsrtp_hmac_key;
+
 struct dsrtp_cipher {
     dsrtp_aes aes;
     GCM128_CONTEXT *gcm; /* AES-GCM only */
     dsrtp_cipher_kind kind;
     bool failed;
-    bool has_mac;
-    SHA_CTX inner; /* SHA-1 state after (key XOR ipad) */
-    SHA_CTX outer; /* SHA-1 state after (key XOR opad) */
+    /* AES-CM only (one entry; none for AES-GCM, which would carry 192 unused bytes). */
+    dsrtp_hmac_key mac[];
 };
 
-static void hmac_precompute(dsrtp_cipher *c, const uint8_t *key, size_t key_len)
+/* Bytes of the allocation for a cipher of this kind. */
+static size_t cipher_size(dsrtp_cipher_kind kind)
+{
+    return sizeof(dsrtp_cipher) + (kind == DSRTP_CIPHER_AES_CM ? sizeof(dsrtp_hmac_key) : 0);
+}
+
+static void hmac_precompute(dsrtp_hmac_key *mac, const uint8_t *key, size_t key_len)
 {
     uint8_t pad[SHA_CBLOCK];
     uint8_t hashed[SHA_DIGEST_LENGTH];
@@ -63,13 +74,13 @@ static void hmac_precompute(dsrtp_cipher *c, const uint8_t *key, size_t key_len)
     for (size_t i = 0; i < SHA_CBLOCK; i++) {
         pad[i] = (uint8_t)((i < key_len ? key[i] : 0) ^ 0x36);
     }
-    SHA1_Init(&c->inner);
-    SHA1_Update(&c->inner, pad, sizeof pad);
+    SHA1_Init(&mac->inner);
+    SHA1_Update(&mac->inner, pad, sizeof pad);
     for (size_t i = 0; i < SHA_CBLOCK; i++) {
         pad[i] = (uint8_t)((i < key_len ? key[i] : 0) ^ 0x5c);
     }
-    SHA1_Init(&c->outer);
-    SHA1_Update(&c->outer, pad, sizeof pad);
+    SHA1_Init(&mac->outer);
+    SHA1_Update(&mac->outer, pad, sizeof pad);
     dsrtp_wipe(pad, sizeof pad);
     dsrtp_wipe(hashed, sizeof hashed);
 }
@@ -181,7 +192,7 @@ dsrtp_err dsrtp_cipher_new(dsrtp_cipher_kind kind, const uint8_t *key, size_t ke
     DSRTP_CHECK(kind == DSRTP_CIPHER_AES_CM || kind == DSRTP_CIPHER_AES_GCM,
                 DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK((kind == DSRTP_CIPHER_AES_CM) == (auth_key != NULL), DSRTP_ERR_INVALID_ARG);
-    dsrtp_cipher *c = calloc(1, sizeof *c);
+    dsrtp_cipher *c = calloc(1, cipher_size(kind));
     DSRTP_CHECK(c != NULL, DSRTP_ERR_NO_MEMORY);
     c->kind = kind;
     c->aes.failed = &c->failed;
@@ -202,8 +213,7 @@ dsrtp_err dsrtp_cipher_new(dsrtp_cipher_kind kind, const uint8_t *key, size_t ke
         }
     }
     if (auth_key != NULL) {
-        hmac_precompute(c, auth_key, auth_key_len);
-        c->has_mac = true;
+        hmac_precompute(&c->mac[0], auth_key, auth_key_len);
     }
     *out = c;
     return DSRTP_OK;
@@ -217,7 +227,7 @@ void dsrtp_cipher_free(dsrtp_cipher *c)
     /* Both release calls cleanse what they held (key schedule, hash key). */
     CRYPTO_gcm128_release(c->gcm);
     EVP_CIPHER_CTX_free(c->aes.ecb);
-    dsrtp_wipe(c, sizeof *c);
+    dsrtp_wipe(c, cipher_size(c->kind));
     free(c);
 }
 
@@ -233,14 +243,14 @@ dsrtp_err dsrtp_cipher_ctr(dsrtp_cipher *c, const uint8_t iv[16], uint8_t *data,
 void dsrtp_cipher_hmac(dsrtp_cipher *c, const uint8_t *a, size_t a_len, const uint8_t *b,
                        size_t b_len, uint8_t out[DSRTP_HMAC_SHA1_LEN])
 {
-    SHA_CTX h = c->inner;
+    SHA_CTX h = c->mac[0].inner;
     uint8_t inner_md[SHA_DIGEST_LENGTH];
     SHA1_Update(&h, a, a_len);
     if (b_len > 0) {
         SHA1_Update(&h, b, b_len);
     }
     SHA1_Final(inner_md, &h);
-    h = c->outer;
+    h = c->mac[0].outer;
     SHA1_Update(&h, inner_md, sizeof inner_md);
     SHA1_Final(out, &h);
     dsrtp_wipe(&h, sizeof h);

@@ -95,10 +95,12 @@ static dsrtp_err ctx_init(dsrtp_srtp_ctx *c, const dsrtp_srtp_cfg *cfg, bool rx,
                            c->rtcp_salt);
     }
     if (err == DSRTP_OK) {
-        /* The send side keeps a window too: it refuses to protect an index twice, which
-         * would reuse keystream (AES-CM) or a nonce (GCM). */
+        /* The send side keeps an RTP window too: it refuses to protect an index twice,
+         * which would reuse keystream (AES-CM) or a nonce (GCM). Its SRTCP index is a
+         * counter of its own and needs none. */
+        unsigned windows = rx ? 2u : cfg->allow_repeat_tx ? 0u : 1u;
         err = dsrtp_stream_table_init(&c->streams, cfg->max_streams, cfg->replay_window,
-                                      rx || !cfg->allow_repeat_tx);
+                                      windows);
     }
     if (err != DSRTP_OK) {
         dsrtp_srtp_ctx_clear(c);

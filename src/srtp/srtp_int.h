@@ -48,7 +48,8 @@ dsrtp_err dsrtp_cipher_new(dsrtp_cipher_kind kind, const uint8_t *key, size_t ke
 void dsrtp_cipher_free(dsrtp_cipher *c);
 /* AES counter mode: XORs len bytes at data with the keystream from the 16-byte iv. */
 dsrtp_err dsrtp_cipher_ctr(dsrtp_cipher *c, const uint8_t iv[16], uint8_t *data, size_t len);
-/* HMAC-SHA1 over a || b, full 20-byte output. */
+/* HMAC-SHA1 over a || b, full 20-byte output. AES-CM ciphers only (an AES-GCM one holds no
+ * HMAC key). */
 void dsrtp_cipher_hmac(dsrtp_cipher *c, const uint8_t *a, size_t a_len, const uint8_t *b,
                        size_t b_len, uint8_t out[DSRTP_HMAC_SHA1_LEN]);
 /* AES-GCM seal in place: AAD is aad1 || aad2; writes the 16-byte tag. */
@@ -102,22 +103,28 @@ typedef struct dsrtp_stream {
     bool rtp_started;      /* s_l is meaningful */
     uint32_t rtcp_index;   /* tx: next index to send; rx: unused (the window holds it) */
     dsrtp_replay rtp_win;  /* rx, and tx unless repeats are allowed */
-    dsrtp_replay rtcp_win; /* rx only */
+    dsrtp_replay rtcp_win; /* rx only (bits NULL on tx) */
 } dsrtp_stream;
 
+/* One allocation: cap slots, then `windows` replay bitmaps of `words` words per slot, then
+ * the index. */
 typedef struct dsrtp_stream_table {
-    dsrtp_stream *slots;
+    dsrtp_stream *slots; /* the start of the block */
     size_t count;
     size_t cap;
     uint32_t *index; /* open addressing: slot + 1, 0 = empty; mask + 1 entries */
     size_t mask;
-    uint64_t *bitmaps; /* rx: 2 * cap * words */
+    uint64_t *bitmaps; /* slot i's windows at i * windows * words; NULL without windows */
     uint32_t words;
+    unsigned windows; /* per slot: 2 (rx: RTP, RTCP), 1 (tx: RTP), 0 (tx, repeats allowed) */
+    size_t size;      /* bytes in the block */
     size_t last; /* slot of the last lookup, a cache for the common single-stream case */
 } dsrtp_stream_table;
 
+/* Sizes the table for cap streams with `windows` replay windows (0..2) of window_bits each
+ * per stream. */
 dsrtp_err dsrtp_stream_table_init(dsrtp_stream_table *t, size_t cap, size_t window_bits,
-                                  bool with_windows);
+                                  unsigned windows);
 void dsrtp_stream_table_clear(dsrtp_stream_table *t);
 /* The stream of ssrc, or NULL. */
 dsrtp_stream *dsrtp_stream_find(dsrtp_stream_table *t, uint32_t ssrc);

@@ -6,21 +6,27 @@
 #include "srtp/srtp_int.h"
 
 dsrtp_err dsrtp_stream_table_init(dsrtp_stream_table *t, size_t cap, size_t window_bits,
-                                  bool with_windows)
+                                  unsigned windows)
 {
     DSRTP_CHECK(cap > 0 && cap <= (1u << 20), DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(windows <= 2 && window_bits <= DSRTP_SRTP_MAX_WINDOW, DSRTP_ERR_INVALID_ARG);
     size_t buckets = 2;
     while (buckets < 2 * cap) {
         buckets *= 2;
     }
-    t->slots = calloc(cap, sizeof *t->slots);
-    t->index = calloc(buckets, sizeof *t->index);
-    t->words = (uint32_t)((window_bits + 63) / 64);
-    t->bitmaps = with_windows ? calloc(2 * cap * t->words, sizeof *t->bitmaps) : NULL;
-    if (t->slots == NULL || t->index == NULL || (with_windows && t->bitmaps == NULL)) {
-        dsrtp_stream_table_clear(t);
-        return DSRTP_ERR_NO_MEMORY;
-    }
+    size_t words = (window_bits + 63) / 64;
+    /* One block: the slots, then each slot's windows, then the index (alignment falls
+     * from the order: 8-byte slots and words first, 4-byte index entries last). */
+    size_t slots_size = cap * sizeof *t->slots;
+    size_t bitmaps_size = cap * windows * words * sizeof *t->bitmaps;
+    uint8_t *block = calloc(1, slots_size + bitmaps_size + buckets * sizeof *t->index);
+    DSRTP_CHECK(block != NULL, DSRTP_ERR_NO_MEMORY);
+    t->slots = (dsrtp_stream *)(void *)block;
+    t->bitmaps = windows > 0 ? (uint64_t *)(void *)(block + slots_size) : NULL;
+    t->index = (uint32_t *)(void *)(block + slots_size + bitmaps_size);
+    t->size = slots_size + bitmaps_size + buckets * sizeof *t->index;
+    t->words = (uint32_t)words;
+    t->windows = windows;
     t->cap = cap;
     t->count = 0;
     t->mask = buckets - 1;
@@ -30,14 +36,12 @@ dsrtp_err dsrtp_stream_table_init(dsrtp_stream_table *t, size_t cap, size_t wind
 
 void dsrtp_stream_table_clear(dsrtp_stream_table *t)
 {
-    free(t->slots);
-    free(t->index);
-    free(t->bitmaps);
-    t->slots = NULL;
-    t->index = NULL;
-    t->bitmaps = NULL;
-    t->count = 0;
-    t->cap = 0;
+    if (t->slots != NULL) {
+        /* Windows and ROCs are no keys, but say what was received: leave nothing behind. */
+        dsrtp_wipe(t->slots, t->size);
+        free(t->slots);
+    }
+    *t = (dsrtp_stream_table){0};
 }
 
 static size_t bucket_of(uint32_t ssrc, size_t mask)
@@ -76,9 +80,11 @@ dsrtp_err dsrtp_stream_add(dsrtp_stream_table *t, uint32_t ssrc, dsrtp_stream **
     dsrtp_stream *s = &t->slots[slot];
     *s = (dsrtp_stream){0};
     s->ssrc = ssrc;
-    if (t->bitmaps != NULL) {
-        s->rtp_win.bits = t->bitmaps + 2 * slot * t->words;
+    if (t->windows > 0) {
+        s->rtp_win.bits = t->bitmaps + slot * t->windows * t->words;
         s->rtp_win.words = t->words;
+    }
+    if (t->windows > 1) {
         s->rtcp_win.bits = s->rtp_win.bits + t->words;
         s->rtcp_win.words = t->words;
     }

@@ -27,6 +27,35 @@ gw_call *gw_call_find(gw *g, const char *callid)
     return NULL;
 }
 
+/* Wipes (secrets: SDES keys, ICE passwords) and frees a kept text. */
+static void drop_text(char **text, size_t *len)
+{
+    if (*text != NULL) {
+        dsrtp_secure_wipe(*text, *len);
+        free(*text);
+    }
+    *text = NULL;
+    *len = 0;
+}
+
+static void drop_parsed(gw_leg *l)
+{
+    dsrtp_sdp_free(l->remote_sdp);
+    dsrtp_sdp_free(l->local_sdp);
+    l->remote_sdp = NULL;
+    l->local_sdp = NULL;
+}
+
+/* The whole decision goes once the session has what it needs of it. */
+static void drop_pending(gw_leg *l)
+{
+    if (l->pending != NULL) {
+        dsrtp_sdp_decision_wipe(l->pending);
+        free(l->pending);
+        l->pending = NULL;
+    }
+}
+
 static void leg_clear(gw *g, gw_leg *l)
 {
     if (l->rtcp_fd >= 0) {
@@ -40,13 +69,16 @@ static void leg_clear(gw *g, gw_leg *l)
         atomic_fetch_sub(&g->m.legs_current, 1);
     }
     dsrtp_session_free(l->session);
-    dsrtp_sdp_free(l->remote_sdp);
-    dsrtp_sdp_free(l->local_sdp);
-    dsrtp_sdp_decision_wipe(&l->decision);
-    if (l->sent_sdp != NULL) {
-        dsrtp_secure_wipe(l->sent_sdp, l->sent_len);
-        free(l->sent_sdp);
+    drop_parsed(l);
+    drop_pending(l);
+    drop_text(&l->remote_text, &l->remote_len);
+    drop_text(&l->sent_sdp, &l->sent_len);
+    if (l->sdes_keys != NULL) {
+        dsrtp_secure_wipe(l->sdes_keys, GW_SDES_OFFERED * sizeof *l->sdes_keys);
+        free(l->sdes_keys);
     }
+    free(l->tag);
+    free(l->mid);
     dsrtp_secure_wipe(l, sizeof *l);
     l->fd = -1;
     l->rtcp_fd = -1;
@@ -59,7 +91,19 @@ static void call_free(gw *g, gw_call *c)
     free(c);
 }
 
-static int leg_open(gw *g, gw_call *c, int idx, const char *tag)
+/* Replaces a tag with a copy of text: 0, or -1 (out of memory; the tag stays). */
+static int leg_set_tag(gw_leg *l, const char *text)
+{
+    char *copy = strdup(text != NULL ? text : "");
+    if (copy == NULL) {
+        return -1;
+    }
+    free(l->tag);
+    l->tag = copy;
+    return 0;
+}
+
+static int leg_open(gw *g, gw_call *c, int idx, const char *tag, const char **err)
 {
     gw_leg *l = &c->leg[idx];
     l->kind = GW_FD_LEG;
@@ -67,12 +111,20 @@ static int leg_open(gw *g, gw_call *c, int idx, const char *tag)
     l->idx = idx;
     l->fd = -1;
     l->deadline = DSRTP_TIME_NEVER;
-    snprintf(l->tag, sizeof l->tag, "%s", tag != NULL ? tag : "");
+    if (leg_set_tag(l, tag) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
     if (gw_ports_take(g, &l->fd, &l->port) != 0) {
+        *err = "no free media ports";
         return -1;
     }
     atomic_fetch_add(&g->m.legs_current, 1);
-    return gw_io_watch(g, l->fd, l);
+    if (gw_io_watch(g, l->fd, l) != 0) {
+        *err = "no free media ports";
+        return -1;
+    }
+    return 0;
 }
 
 /* A separate RTCP socket on our RTP port + 1 for a leg without rtcp-mux (RFC 3550 §11: the
@@ -189,6 +241,76 @@ static int parse_sdp(const char *sdp, size_t len, dsrtp_sdp **out, const char **
     return 0;
 }
 
+/* Takes a description side l sent: its text is kept (replacing the last one) and doc, its
+ * parse, becomes l->remote_sdp. 0, or -1 and err set (then nothing changed; doc is the
+ * caller's still). */
+static int take_remote(gw_leg *l, dsrtp_sdp *doc, const char *sdp, size_t len,
+                       const char **err)
+{
+    char *text = keep_text(sdp, len);
+    if (text == NULL) {
+        *err = "out of memory";
+        return -1;
+    }
+    drop_text(&l->remote_text, &l->remote_len);
+    l->remote_text = text;
+    l->remote_len = len;
+    dsrtp_sdp_free(l->remote_sdp);
+    l->remote_sdp = doc;
+    return 0;
+}
+
+/* A kept text parsed again (it was parsed once already, or is our own output). */
+static int reparse(const char *text, size_t len, dsrtp_sdp **doc, const char **err)
+{
+    if (*doc != NULL || text == NULL) {
+        return 0;
+    }
+    return parse_sdp(text, len, doc, err);
+}
+
+int gw_call_parse(gw_call *c, const char **err)
+{
+    for (int i = 0; i < 2; i++) {
+        gw_leg *l = &c->leg[i];
+        if (reparse(l->remote_text, l->remote_len, &l->remote_sdp, err) != 0 ||
+            reparse(l->sent_sdp, l->sent_len, &l->local_sdp, err) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Until the first answer the parsed descriptions stay, for the answer to use; from then on
+ * the call just relays, and a later exchange (rare) parses them again. */
+void gw_call_unparse(gw_call *c)
+{
+    if (c->answered) {
+        drop_parsed(&c->leg[0]);
+        drop_parsed(&c->leg[1]);
+    }
+}
+
+void gw_leg_media(const gw_leg *l, char *type, size_t type_cap, char *proto, size_t proto_cap)
+{
+    snprintf(type, type_cap, "audio");
+    snprintf(proto, proto_cap, "%s", "");
+    const dsrtp_sdp *d = l->remote_sdp != NULL ? l->remote_sdp : l->local_sdp;
+    dsrtp_sdp *parsed = NULL;
+    const char *text = l->remote_text != NULL ? l->remote_text : l->sent_sdp;
+    size_t len = l->remote_text != NULL ? l->remote_len : l->sent_len;
+    const char *err = NULL;
+    if (d == NULL && text != NULL && parse_sdp(text, len, &parsed, &err) == 0) {
+        d = parsed;
+    }
+    const dsrtp_sdp_media *m = d != NULL ? dsrtp_sdp_get_media(d, 0) : NULL;
+    if (m != NULL) {
+        snprintf(type, type_cap, "%s", m->media);
+        snprintf(proto, proto_cap, "%s", m->proto_text);
+    }
+    dsrtp_sdp_free(parsed);
+}
+
 static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, size_t len,
                    const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err);
 
@@ -218,7 +340,9 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
         *err = "no free media ports";
         return -1;
     }
-    c = calloc(1, sizeof *c);
+    /* control.c hands call-ids shorter than GW_CALLID_MAX; cut one that is not, as before. */
+    size_t idlen = strnlen(callid, GW_CALLID_MAX - 1);
+    c = calloc(1, sizeof *c + idlen + 1);
     if (c == NULL) {
         *err = "out of memory";
         return -1;
@@ -227,17 +351,22 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
     c->leg[1].fd = -1;
     c->leg[0].rtcp_fd = -1;
     c->leg[1].rtcp_fd = -1;
-    snprintf(c->callid, sizeof c->callid, "%s", callid);
+    memcpy(c->callid, callid, idlen);
+    c->callid[idlen] = '\0';
     c->created = dsrtp_io_now();
     c->last_media = c->created;
     c->last_signal = c->created;
     c->delete_at = DSRTP_TIME_NEVER;
     c->offerer = 0;
-    if (parse_sdp(sdp, len, &c->leg[0].remote_sdp, err) != 0) {
+    dsrtp_sdp *doc = NULL;
+    if (parse_sdp(sdp, len, &doc, err) != 0) {
         goto fail;
     }
-    if (leg_open(g, c, 0, from_tag) != 0 || leg_open(g, c, 1, NULL) != 0) {
-        *err = "no free media ports";
+    if (take_remote(&c->leg[0], doc, sdp, len, err) != 0) {
+        dsrtp_sdp_free(doc);
+        goto fail;
+    }
+    if (leg_open(g, c, 0, from_tag, err) != 0 || leg_open(g, c, 1, NULL, err) != 0) {
         goto fail;
     }
     const dsrtp_sdp_media *am = dsrtp_sdp_get_media(c->leg[0].remote_sdp, 0);
@@ -298,7 +427,9 @@ static int start_leg(gw *g, gw_leg *l)
 {
     dsrtp_session_remote r;
     const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->remote_sdp, 0);
-    gw_sdp_fill_remote(l, m, &r);
+    if (gw_sdp_fill_remote(l, m, &r) != 0) {
+        return -1;
+    }
     if (r.has_addr) {
         l->rtp_peer = r.addr;
     }
@@ -319,6 +450,7 @@ static int start_leg(gw *g, gw_leg *l)
     if (err != DSRTP_OK) {
         return -1;
     }
+    drop_pending(l);
     l->started = true;
     gw_leg_flush(g, l);
     return 0;
@@ -366,6 +498,7 @@ static int update_leg(gw *g, gw_leg *l)
     }
     dsrtp_err err = dsrtp_session_update_remote(l->session, &r);
     dsrtp_secure_wipe(&r, sizeof r);
+    drop_pending(l);
     gw_leg_flush(g, l);
     return err == DSRTP_OK ? 0 : -1;
 }
@@ -378,13 +511,13 @@ static void keep_used_sdes_key(gw_leg *l)
         return;
     }
     for (size_t j = 0; j < l->sdes_count; j++) {
-        if (l->sdes_profiles[j] == l->decision.sdes_profile) {
+        if (l->sdes_profiles[j] == l->agreed.sdes_profile) {
             l->sdes_profiles[0] = l->sdes_profiles[j];
             l->sdes_keys[0] = l->sdes_keys[j];
             break;
         }
     }
-    dsrtp_secure_wipe(&l->sdes_keys[1], sizeof l->sdes_keys - sizeof l->sdes_keys[0]);
+    dsrtp_secure_wipe(&l->sdes_keys[1], (GW_SDES_OFFERED - 1) * sizeof *l->sdes_keys);
     l->sdes_count = 1;
 }
 
@@ -401,8 +534,9 @@ static void cancel_delete(gw_call *c)
  * offering leg is read as answerer and keeps its association; the other leg gets a new
  * offer on the same port with the same keys. An offer repeated unchanged (INVITE
  * retransmitted past the reply cache, session refresh) gives the same SDP again. */
-static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, size_t len,
-                   const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err)
+static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *sdp,
+                          size_t len, const gw_opts *o, char *out, size_t cap, size_t *out_len,
+                          const char **err)
 {
     int xi;
     if (strcmp(from_tag, c->leg[0].tag) == 0) {
@@ -425,12 +559,17 @@ static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, siz
         dsrtp_sdp_free(ns);
         return -1;
     }
-    dsrtp_sdp_free(x->remote_sdp);
-    x->remote_sdp = ns;
-    dsrtp_sdp_decision_wipe(&x->decision);
-    x->decision = dec;
+    int rc = gw_leg_decide(x, &dec);
     dsrtp_sdp_decision_wipe(&dec);
-    gw_sdp_take_mid(x, ns);
+    if (rc != 0 || take_remote(x, ns, sdp, len, err) != 0) {
+        dsrtp_sdp_free(ns);
+        *err = "out of memory";
+        return -1;
+    }
+    if (gw_sdp_take_mid(x, ns) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
     if (x->rtcp_mux && !m->rtcp_mux) {
         /* RFC 5761 §5.1.3: an offer without rtcp-mux ends it; RTCP on our port + 1. */
         x->rtcp_mux = false;
@@ -451,19 +590,24 @@ static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, siz
     return 0;
 }
 
+static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, size_t len,
+                   const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err)
+{
+    int rc = gw_call_parse(c, err);
+    if (rc == 0) {
+        rc = reoffer_parsed(g, c, from_tag, sdp, len, o, out, cap, out_len, err);
+    }
+    gw_call_unparse(c);
+    return rc;
+}
+
 /* The answer to the last offer, from the other side: the first one starts both legs; a
  * later one (to a re-offer, or a second answer to the same offer, such as a 200 after a 183)
  * updates the answering leg. Its from-tag is the offerer's tag, its to-tag the answerer's. */
-int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *to_tag,
-                   const char *sdp, size_t len, const gw_opts *o, char *out, size_t cap,
-                   size_t *out_len, const char **err)
+static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to_tag,
+                         const char *sdp, size_t len, char *out, size_t cap, size_t *out_len,
+                         const char **err)
 {
-    (void)o;
-    gw_call *c = gw_call_find(g, callid);
-    if (c == NULL) {
-        *err = "Unknown call-id";
-        return -1;
-    }
     int xi = c->offerer;
     gw_leg *x = &c->leg[xi];
     gw_leg *y = &c->leg[1 - xi];
@@ -488,13 +632,16 @@ int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *
         dsrtp_sdp_free(ys);
         return -1;
     }
-    dsrtp_sdp_free(y->remote_sdp);
-    y->remote_sdp = ys;
-    dsrtp_sdp_decision_wipe(&y->decision);
-    y->decision = dec;
+    int rc = gw_leg_decide(y, &dec);
     dsrtp_sdp_decision_wipe(&dec);
-    if (set_tag) {
-        snprintf(y->tag, sizeof y->tag, "%s", to_tag != NULL ? to_tag : "");
+    if (rc != 0 || take_remote(y, ys, sdp, len, err) != 0) {
+        dsrtp_sdp_free(ys);
+        *err = "out of memory";
+        return -1;
+    }
+    if (set_tag && leg_set_tag(y, to_tag) != 0) {
+        *err = "out of memory";
+        return -1;
     }
     if (y->rtcp_mux && !m->rtcp_mux) {
         /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
@@ -528,6 +675,24 @@ int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *
     gw_log("info", "msg=\"call answered\" call=\"%s\" by=%s%s", c->callid,
            xi == 0 ? "B" : "A", first ? "" : " again");
     return 0;
+}
+
+int gw_call_answer(gw *g, const char *callid, const char *from_tag, const char *to_tag,
+                   const char *sdp, size_t len, const gw_opts *o, char *out, size_t cap,
+                   size_t *out_len, const char **err)
+{
+    (void)o;
+    gw_call *c = gw_call_find(g, callid);
+    if (c == NULL) {
+        *err = "Unknown call-id";
+        return -1;
+    }
+    int rc = gw_call_parse(c, err);
+    if (rc == 0) {
+        rc = answer_parsed(g, c, from_tag, to_tag, sdp, len, out, cap, out_len, err);
+    }
+    gw_call_unparse(c);
+    return rc;
 }
 
 void gw_call_delete_later(gw *g, gw_call *c, unsigned seconds)

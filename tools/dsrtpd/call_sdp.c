@@ -16,20 +16,26 @@
 
 static void make_ice_creds(gw_leg *l)
 {
-    uint8_t raw[24];
-    char text[40];
-    /* base64 of 6 and 18 bytes has no padding: all ice-chars (RFC 8839 §5.4). */
+    enum { UFRAG_RAW = GW_ICE_UFRAG_LEN / 4 * 3, PWD_RAW = GW_ICE_PWD_LEN / 4 * 3 };
+    uint8_t raw[UFRAG_RAW + PWD_RAW];
+    /* base64 of 6 and 18 bytes has no padding: all ice-chars (RFC 8839 §5.4), exactly
+     * GW_ICE_UFRAG_LEN and GW_ICE_PWD_LEN of them. */
     if (dsrtp_random_bytes(raw, sizeof raw) != DSRTP_OK ||
-        dsrtp_base64_encode(raw, 6, text, sizeof text) != DSRTP_OK) {
+        dsrtp_base64_encode(raw, UFRAG_RAW, l->ice_ufrag, sizeof l->ice_ufrag) != DSRTP_OK ||
+        dsrtp_base64_encode(raw + UFRAG_RAW, PWD_RAW, l->ice_pwd, sizeof l->ice_pwd) !=
+            DSRTP_OK) {
         abort(); /* the CSPRNG failing is not something to carry on from */
     }
-    snprintf(l->ice_ufrag, sizeof l->ice_ufrag, "%s", text);
-    if (dsrtp_base64_encode(raw + 6, 18, text, sizeof text) != DSRTP_OK) {
-        abort();
-    }
-    snprintf(l->ice_pwd, sizeof l->ice_pwd, "%s", text);
     dsrtp_secure_wipe(raw, sizeof raw);
-    dsrtp_secure_wipe(text, sizeof text);
+}
+
+/* Room for an SDES leg's send keys: 0, or -1 (out of memory). */
+static int sdes_keys_alloc(gw_leg *l)
+{
+    if (l->sdes_keys == NULL) {
+        l->sdes_keys = calloc(GW_SDES_OFFERED, sizeof *l->sdes_keys);
+    }
+    return l->sdes_keys != NULL ? 0 : -1;
 }
 
 static int fresh_key(dsrtp_profile prof, dsrtp_sdp_key *k)
@@ -155,19 +161,30 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
     /* A trunk's SDES keys usually cross plain SIP: interworking is this gateway's job. */
     pol.allow_insecure_sdes = true;
     dsrtp_sdp_failure why = {0};
-    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_ANSWERER, am, NULL, &a->decision, &why) !=
-        DSRTP_OK) {
+    dsrtp_sdp_decision d = {0};
+    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_ANSWERER, am, NULL, &d, &why) != DSRTP_OK) {
+        dsrtp_sdp_decision_wipe(&d);
         *err = why.reason != NULL ? why.reason : "offer: no usable keying";
         return -1;
     }
-    a->keying = a->decision.keying;
+    int rc = gw_leg_decide(a, &d);
+    dsrtp_sdp_decision_wipe(&d);
+    if (rc != 0) {
+        *err = "out of memory";
+        return -1;
+    }
+    a->keying = a->pending->keying;
     a->ice = am->ice_ufrag != NULL && am->ice_pwd != NULL;
     a->rtcp_mux = am->rtcp_mux;
     make_ice_creds(a);
     if (a->keying == DSRTP_KEYING_SDES) {
-        a->sdes_profiles[0] = a->decision.sdes_profile;
+        if (sdes_keys_alloc(a) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        a->sdes_profiles[0] = a->agreed.sdes_profile;
         a->sdes_count = 1;
-        if (fresh_key(a->decision.sdes_profile, &a->sdes_keys[0]) != 0) {
+        if (fresh_key(a->agreed.sdes_profile, &a->sdes_keys[0]) != 0) {
             *err = "no randomness";
             return -1;
         }
@@ -179,6 +196,10 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
     b->rtcp_mux = !(o->rtcp_mux == GW_MUX_DEMUX || o->rtcp_mux == GW_MUX_REJECT);
     make_ice_creds(b);
     if (b->keying == DSRTP_KEYING_SDES) {
+        if (sdes_keys_alloc(b) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
         b->sdes_profiles[0] = DSRTP_AES_CM_128_HMAC_SHA1_80;
         b->sdes_profiles[1] = DSRTP_AES_CM_128_HMAC_SHA1_32;
         b->sdes_count = 2;
@@ -216,8 +237,10 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
             return -1;
         }
     }
-    gw_sdp_take_mid(a, a->remote_sdp);
-    gw_sdp_take_mid(b, b->local_sdp);
+    if (gw_sdp_take_mid(a, a->remote_sdp) != 0 || gw_sdp_take_mid(b, b->local_sdp) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
     return 0;
 }
 
@@ -228,11 +251,12 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
 static int set_mid(dsrtp_sdp *d, const gw_leg *l)
 {
     const char *now = dsrtp_sdp_get_media(d, 0)->mid;
-    bool keep = now != NULL && strcmp(now, l->mid) == 0; /* already right, where it is */
+    const char *mid = l->mid != NULL ? l->mid : "";
+    bool keep = now != NULL && strcmp(now, mid) == 0; /* already right, where it is */
     if (!keep && dsrtp_sdp_remove_attr(d, 0, "mid", NULL) != DSRTP_OK) {
         return -1;
     }
-    if (l->mid[0] == '\0') {
+    if (l->mid == NULL) {
         return 0;
     }
     if (!keep && dsrtp_sdp_add_attr(d, 0, "mid", l->mid) != DSRTP_OK) {
@@ -248,19 +272,25 @@ static int set_mid(dsrtp_sdp *d, const gw_leg *l)
     return 0;
 }
 
-void gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d)
+int gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d)
 {
     const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, 0);
     const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
-    l->mid[0] = '\0';
+    free(l->mid);
+    l->mid = NULL;
     l->bundle = false;
-    if (m->mid == NULL || strlen(m->mid) >= sizeof l->mid) {
-        return;
+    /* An empty or over-long one counts as none. */
+    if (m->mid == NULL || m->mid[0] == '\0' || strlen(m->mid) >= GW_TAG_MAX) {
+        return 0;
     }
-    snprintf(l->mid, sizeof l->mid, "%s", m->mid);
+    l->mid = strdup(m->mid);
+    if (l->mid == NULL) {
+        return -1;
+    }
     for (size_t i = 0; i < s->group_count; i++) {
         l->bundle = l->bundle || strcmp(s->groups[i].semantics, "BUNDLE") == 0;
     }
+    return 0;
 }
 
 int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
@@ -275,8 +305,8 @@ int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
     dsrtp_sdp *d = NULL;
     if (dsrtp_sdp_clone(y->remote_sdp, &d) != DSRTP_OK ||
         rewrite_common(g, d, 0, true) != 0 || dsrtp_sdp_set_transport(d, 0, &t) != DSRTP_OK ||
-        write_keying(g, x, d, 0, x->decision.local_setup, x->decision.fingerprint_hash,
-                     x->decision.sdes_tag) != 0 ||
+        write_keying(g, x, d, 0, x->agreed.local_setup, x->agreed.fingerprint_hash,
+                     x->agreed.sdes_tag) != 0 ||
         set_mid(d, x) != 0) {
         dsrtp_sdp_free(d);
         *err = "cannot rewrite the answer";
@@ -323,20 +353,20 @@ static int same_association(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_sdp
         }
         if (answering && m->setup == DSRTP_SDP_SETUP_ACTPASS) {
             /* RFC 8842 §5.3: an answerer keeps its role when the association stays. */
-            d->role = l->decision.role;
+            d->role = l->agreed.role;
             d->local_setup = setup_of_role(d->role);
-        } else if (d->role != l->decision.role) {
+        } else if (d->role != l->agreed.role) {
             *err = answering ? "re-offer changes the DTLS role (a=setup): a new DTLS "
                                "association is not supported"
                              : "answer changes the DTLS role (a=setup): a new DTLS "
                                "association is not supported";
             return -1;
         }
-    } else if (l->keying == DSRTP_KEYING_SDES && d->sdes_profile != l->decision.sdes_profile) {
+    } else if (l->keying == DSRTP_KEYING_SDES && d->sdes_profile != l->agreed.sdes_profile) {
         /* Our send key is for the suite in use: keep it if the offer still has it. */
         for (size_t i = 0; answering && i < m->crypto_count; i++) {
             const dsrtp_sdp_crypto *k = &m->crypto[i];
-            if (k->usable && k->key_count > 0 && k->profile == l->decision.sdes_profile) {
+            if (k->usable && k->key_count > 0 && k->profile == l->agreed.sdes_profile) {
                 d->sdes_profile = k->profile;
                 d->sdes_tag = k->tag;
                 d->remote_key = k->keys[0];
@@ -419,14 +449,14 @@ int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err
      * that the answerer cannot pick the other one; before y answered there is no role yet
      * and the first offer's setup stays. SDES: the one line in use, same tag (before the
      * answer: every line offered, as the first time). */
-    dsrtp_sdp_setup setup = y->remote_sdp != NULL ? setup_of_role(y->decision.role)
-                                                  : prev->setup;
+    dsrtp_sdp_setup setup = y->remote_text != NULL ? setup_of_role(y->agreed.role)
+                                                   : prev->setup;
     /* Towards A (which got our answer) o= always carries our address, as in that answer. */
     bool origin = yi == 0 || o->replace_origin;
     dsrtp_sdp *d = NULL;
     if (dsrtp_sdp_clone(x->remote_sdp, &d) != DSRTP_OK ||
         rewrite_common(g, d, 0, origin) != 0 || dsrtp_sdp_set_transport(d, 0, &t) != DSRTP_OK ||
-        write_keying(g, y, d, 0, setup, hash, y->decision.sdes_tag) != 0 || set_mid(d, y) != 0) {
+        write_keying(g, y, d, 0, setup, hash, y->agreed.sdes_tag) != 0 || set_mid(d, y) != 0) {
         dsrtp_sdp_free(d);
         *err = "cannot rewrite the re-offer";
         return -1;
@@ -436,9 +466,27 @@ int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err
     return 0;
 }
 
+int gw_leg_decide(gw_leg *l, const dsrtp_sdp_decision *d)
+{
+    if (l->pending == NULL && (l->pending = malloc(sizeof *l->pending)) == NULL) {
+        return -1;
+    }
+    dsrtp_sdp_decision_wipe(l->pending);
+    *l->pending = *d;
+    l->agreed = (gw_agreed){.role = d->role,
+                            .local_setup = d->local_setup,
+                            .fingerprint_hash = d->fingerprint_hash,
+                            .sdes_profile = d->sdes_profile,
+                            .sdes_tag = d->sdes_tag};
+    return 0;
+}
+
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r)
 {
-    return dsrtp_session_remote_from_sdp(m, &l->decision, l->ice, r) == DSRTP_OK ? 0 : -1;
+    if (l->pending == NULL) {
+        return -1;
+    }
+    return dsrtp_session_remote_from_sdp(m, l->pending, l->ice, r) == DSRTP_OK ? 0 : -1;
 }
 
 int gw_leg_session_new(gw *g, gw_leg *l)
@@ -455,7 +503,7 @@ int gw_leg_session_new(gw *g, gw_leg *l)
          * the one key we generated (leg A). */
         size_t pick = 0;
         for (size_t j = 0; j < l->sdes_count; j++) {
-            if (l->sdes_profiles[j] == l->decision.sdes_profile) {
+            if (l->sdes_profiles[j] == l->agreed.sdes_profile) {
                 pick = j;
                 break;
             }

@@ -126,10 +126,11 @@ static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
         dsrtpd_ben_wr_list(w);
         dsrtpd_ben_wr_dict(w);
         dsrtpd_ben_wr_kv_int(w, "index", 1);
-        const dsrtp_sdp *d = l->remote_sdp != NULL ? l->remote_sdp : l->local_sdp;
-        const dsrtp_sdp_media *m = d != NULL ? dsrtp_sdp_get_media(d, 0) : NULL;
-        dsrtpd_ben_wr_kv_cstr(w, "type", m != NULL ? m->media : "audio");
-        dsrtpd_ben_wr_kv_cstr(w, "protocol", m != NULL ? m->proto_text : "");
+        char type[32];
+        char proto[64];
+        gw_leg_media(l, type, sizeof type, proto, sizeof proto);
+        dsrtpd_ben_wr_kv_cstr(w, "type", type);
+        dsrtpd_ben_wr_kv_cstr(w, "protocol", proto);
         dsrtpd_ben_wr_cstr(w, "streams");
         dsrtpd_ben_wr_list(w);
         write_stream_stats(w, l);

@@ -70,13 +70,28 @@ typedef struct gw_rtcp_tag {
     struct gw_leg *leg;
 } gw_rtcp_tag;
 
+/* What the offer/answer decided for one side, kept for later exchanges. The peer's
+ * fingerprints and SDES key (the rest of a dsrtp_sdp_decision) go to the leg's session;
+ * the gateway keeps them only until then (gw_leg.pending). */
+typedef struct gw_agreed {
+    dsrtp_dtls_role role;        /* DTLS: our role; UNSET without a handshake */
+    dsrtp_sdp_setup local_setup; /* a=setup of our description */
+    dsrtp_hash fingerprint_hash; /* hash for our a=fingerprint: the one the peer used */
+    dsrtp_profile sdes_profile;  /* SDES: the suite in use */
+    uint32_t sdes_tag;           /* the a=crypto tag our answer carries */
+} gw_agreed;
+
+/* Our ICE-lite credentials towards a side: base64 of 6 and 18 random bytes. */
+#define GW_ICE_UFRAG_LEN 8
+#define GW_ICE_PWD_LEN 24
+
 typedef struct gw_leg {
     gw_fd_kind kind; /* GW_FD_LEG: first member */
     struct gw_call *call;
     int idx; /* 0: A, the offering side; 1: B, the side the offer goes to */
     int fd;
     uint16_t port;
-    char tag[GW_TAG_MAX];
+    char *tag; /* the side's SIP tag (never NULL once the leg is open; "" when unknown) */
     dsrtp_keying keying;
     bool ice;      /* we run ICE-lite towards this side */
     bool rtcp_mux;
@@ -91,30 +106,38 @@ typedef struct gw_leg {
     dsrtp_addr rtcp_peer;
     bool has_rtcp_peer;
     dsrtp_session *session;
-    dsrtp_sdp *remote_sdp; /* the last description this side sent */
-    dsrtp_sdp *local_sdp;  /* what we sent this side (offer for B, answer for A) */
-    dsrtp_sdp_decision decision;
+    gw_agreed agreed;
+    /* The whole keying decision (secret: the peer's SDES key) from the exchange that made
+     * it until the leg's session has taken it (start or update); NULL otherwise. */
+    dsrtp_sdp_decision *pending;
+    /* SDES: the suites we offered (or answered) and our send key for each (secret; the
+     * keys are allocated for an SDES leg only: NULL on others). */
     dsrtp_profile sdes_profiles[GW_SDES_OFFERED];
-    dsrtp_sdp_key sdes_keys[GW_SDES_OFFERED]; /* secret: our send keys */
+    dsrtp_sdp_key *sdes_keys; /* GW_SDES_OFFERED entries */
     size_t sdes_count;
-    char ice_ufrag[DSRTP_ICE_CRED_MAX];
-    char ice_pwd[DSRTP_ICE_CRED_MAX]; /* secret */
+    char ice_ufrag[GW_ICE_UFRAG_LEN + 1];
+    char ice_pwd[GW_ICE_PWD_LEN + 1]; /* secret */
     bool started, ready, failed, closed;
     bool dirty; /* uring.c: media went through; flush its session at the end of the chunk */
     dsrtp_time deadline;
     /* media counters (worker thread only; copied into metrics atomically) */
     uint64_t rtp_in, rtcp_in, bytes_in, rtp_out, rtcp_out, bytes_out;
     uint64_t auth_failures, replays;
-    /* Offer/answer state, kept across re-offers (call.c, call_sdp.c). */
-    char mid[GW_TAG_MAX]; /* the a=mid of our one stream towards this side ("": none) */
+    /* Offer/answer state, kept across re-offers (call.c, call_sdp.c). The descriptions are
+     * kept as text: parsed while the first exchange runs and again when a later one needs
+     * them (call.c gw_call_parse), but not while the call just relays. */
+    char *mid;            /* the a=mid of our one stream towards this side (NULL: none) */
     bool bundle;          /* this side groups it with a=group:BUNDLE */
+    char *remote_text;    /* the last description this side sent (secret: its SDES key) */
+    size_t remote_len;
     char *sent_sdp;       /* the SDP we last gave this side (secret: SDES keys, ICE pwd) */
     size_t sent_len;
     uint64_t sdp_version; /* the o= session version in sent_sdp (RFC 3264 §8) */
+    dsrtp_sdp *remote_sdp; /* remote_text parsed, or NULL (see above) */
+    dsrtp_sdp *local_sdp;  /* what we sent this side (offer for B, answer for A), or NULL */
 } gw_leg;
 
 typedef struct gw_call {
-    char callid[GW_CALLID_MAX];
     gw_leg leg[2];
     dsrtp_time created;
     dsrtp_time last_media;
@@ -127,6 +150,7 @@ typedef struct gw_call {
     bool reoffered;          /* an offer after the first one was seen */
     dsrtp_time last_signal;  /* last offer or answer */
     dsrtp_time delete_at;    /* a delete with delay: freed then (DSRTP_TIME_NEVER: none) */
+    char callid[];           /* NUL-terminated, shorter than GW_CALLID_MAX */
 } gw_call;
 
 /* Counters the metrics thread reads. */
@@ -231,6 +255,13 @@ size_t gw_ports_free(gw_ports *p);
 
 /* call.c */
 gw_call *gw_call_find(gw *g, const char *callid);
+/* Parses the kept descriptions of both legs that are not parsed (remote_sdp, local_sdp):
+ * 0, or -1 and err set. gw_call_unparse drops them again once the call was answered. */
+int gw_call_parse(gw_call *c, const char **err);
+void gw_call_unparse(gw_call *c);
+/* Media type and transport protocol of the side's m-line (its own description, else ours),
+ * for queries; "audio" and "" when there is none. */
+void gw_leg_media(const gw_leg *l, char *type, size_t type_cap, char *proto, size_t proto_cap);
 /* offer/answer: the SDP for the other side into out (NUL-terminated); -1 and err set. */
 int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *sdp, size_t len,
                   const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err);
@@ -251,6 +282,9 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
 /* The answer towards side xi (whose offer is leg[xi].remote_sdp) from the other side's
  * answer: replaces leg[xi].local_sdp. */
 int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err);
+/* Keeps decision d for leg l (copied): gw_agreed, and the whole of it in l->pending until
+ * the session takes it. 0, or -1 (out of memory). */
+int gw_leg_decide(gw_leg *l, const dsrtp_sdp_decision *d);
 /* Reads a later offer from leg x (m: its m-line) into *out: the leg's keying, DTLS
  * association and role and SDES suite must stay (a clear error otherwise). */
 int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
@@ -262,8 +296,10 @@ int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_dec
 /* A later offer towards side yi from the other side's latest offer: y keeps its port,
  * keying, keys, ICE credentials, DTLS role, rtcp-mux and a=mid. Replaces local_sdp. */
 int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err);
-/* Notes the a=mid (and BUNDLE) of description d as the one side l uses. */
-void gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d);
+/* Notes the a=mid (and BUNDLE) of description d as the one side l uses: 0, or -1 (out of
+ * memory). */
+int gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d);
+/* The peer as the leg's session sees it, from m and l->pending (-1 without one). */
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r);
 int gw_leg_session_new(gw *g, gw_leg *l);
 
