@@ -203,6 +203,7 @@ typedef struct gw {
     /* worker: DTLS handshakes ended or calls were freed since the last heap trim */
     bool trim_due;
     dsrtp_time trimmed_at;
+    unsigned handshakes_in_tick; /* DTLS handshakes ended since the last tick */
     uint8_t pkt[GW_PKT_MAX + 64];
     uint8_t tx[GW_PKT_MAX + 64];
     /* Threads. root: the main context (port pool, workers); a worker's root points there. */

@@ -33,7 +33,10 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
         break;
     case DSRTP_SESSION_EV_KEYS_READY: {
         l->ready = true;
-        g->trim_due = l->keying == DSRTP_KEYING_DTLS || g->trim_due;
+        if (l->keying == DSRTP_KEYING_DTLS) {
+            g->trim_due = true;
+            g->handshakes_in_tick++;
+        }
         if (l->keying == DSRTP_KEYING_DTLS) {
             dsrtp_session_stats st;
             dsrtp_session_get_stats(l->session, &st);

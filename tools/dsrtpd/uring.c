@@ -26,7 +26,7 @@
 
 #define URING_SQ 1024
 #define URING_CQ 16384
-#define URING_BUFS 512 /* power of two */
+#define URING_BUFS 1024 /* power of two */
 #define URING_FIXED_MAX 65536u /* registered sockets at most (bounded by RLIMIT_NOFILE too) */
 #define URING_BGID 7
 #define URING_CHUNK 32
@@ -61,7 +61,7 @@ struct gw_uring {
     uint32_t nw, capw;
     uint32_t *free_slots;
     uint32_t nfree;
-    uint32_t *rearm; /* slots whose multishot receive ended and must be armed again */
+    uint64_t *rearm; /* gen << 32 | slot: multishot receives that ended, to arm again */
     uint32_t nrearm;
     uint32_t nfixed;      /* size of the registered-file table (0: none) */
     uint32_t *slot_by_fd; /* fd -> watch slot (UINT32_MAX: none) */
@@ -93,17 +93,20 @@ static void recycle(gw_uring *u, unsigned bid)
     io_uring_buf_ring_advance(u->br, 1);
 }
 
-static void arm(gw_uring *u, uint32_t slot)
+/* Arms slot's multishot receive; false when no submission entry could be had (the kernel
+ * refused a submit), and the caller must try again later. */
+static bool arm(gw_uring *u, uint32_t slot)
 {
     struct io_uring_sqe *sqe = sqe_get(u);
     if (sqe == NULL) {
-        return; /* cannot be: sqe_get submitted first */
+        return false;
     }
     const watch *x = &u->w[slot];
     io_uring_prep_recvmsg_multishot(sqe, x->fixed ? (int)slot : x->fd, &u->recv_hdr, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT | (x->fixed ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = URING_BGID;
     io_uring_sqe_set_data64(sqe, ud(OP_RECV, slot, u->w[slot].gen));
+    return true;
 }
 
 static void arm_wake(gw *w)
@@ -208,7 +211,8 @@ static int grow(gw_uring *u)
         return -1;
     }
     u->free_slots = nf;
-    uint32_t *nr = realloc(u->rearm, cap * sizeof *nr);
+    /* A slot may have a stale entry (an earlier generation) next to its live one. */
+    uint64_t *nr = realloc(u->rearm, 2 * (size_t)cap * sizeof *nr);
     if (nr == NULL) {
         return -1;
     }
@@ -264,8 +268,11 @@ int gw_uring_watch(gw *w, int fd, void *tag)
     u->w[slot].fixed =
         slot < u->nfixed && io_uring_register_files_update(&u->ring, slot, &fd, 1) == 1;
     u->slot_by_fd[fd] = slot;
-    arm(u, slot);
-    return io_uring_submit(&u->ring) < 0 ? -1 : 0;
+    if (!arm(u, slot)) {
+        u->rearm[u->nrearm++] = (uint64_t)u->w[slot].gen << 32 | slot;
+    }
+    (void)io_uring_submit(&u->ring);
+    return 0;
 }
 
 void gw_uring_unwatch(gw *w, int fd)
@@ -316,7 +323,8 @@ static void on_recv(gw *g, const struct io_uring_cqe *cqe, uint32_t slot, uint32
     gw_uring *u = g->uring;
     watch *x = live(u, slot, gen);
     if ((cqe->flags & IORING_CQE_F_MORE) == 0 && x != NULL) {
-        u->rearm[u->nrearm++] = slot; /* ended (out of buffers, error): arm it again */
+        /* ended (out of buffers, an error, a full completion queue): arm it again */
+        u->rearm[u->nrearm++] = (uint64_t)gen << 32 | slot;
     }
     if ((cqe->flags & IORING_CQE_F_BUFFER) == 0) {
         return;
@@ -407,9 +415,24 @@ static void handle(gw *g, const struct io_uring_cqe *cqe, dsrtp_time now)
     }
 }
 
+/* Arms again the receives that ended. Entries that cannot be armed now stay for the next
+ * round, never dropped: a socket nobody reads would lose all its traffic. */
+static void rearm_all(gw_uring *u)
+{
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < u->nrearm; i++) {
+        uint32_t slot = (uint32_t)u->rearm[i];
+        if (live(u, slot, (uint32_t)(u->rearm[i] >> 32)) != NULL && !arm(u, slot)) {
+            u->rearm[keep++] = u->rearm[i];
+        }
+    }
+    u->nrearm = keep;
+}
+
 void gw_uring_wait(gw *g, int timeout_ms)
 {
     gw_uring *u = g->uring;
+    rearm_all(u);
     struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
                                    .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
     struct io_uring_cqe *first = NULL;
@@ -437,12 +460,7 @@ void gw_uring_wait(gw *g, int timeout_ms)
             }
         }
         u->ndirty = 0;
-        for (uint32_t i = 0; i < u->nrearm; i++) {
-            if (u->w[u->rearm[i]].tag != NULL) {
-                arm(u, u->rearm[i]);
-            }
-        }
-        u->nrearm = 0;
+        rearm_all(u);
         /* The sends of this chunk leave now, not after the whole backlog. */
         (void)io_uring_submit(&u->ring);
     }

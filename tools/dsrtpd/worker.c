@@ -58,13 +58,16 @@ void gw_worker_jobs(gw *w)
 /* A DTLS handshake needs some 90 KB of OpenSSL state that is freed when it completes (the
  * endpoint keeps under 2 KB); calls set up in a burst leave that memory free but resident in
  * the worker's malloc arena, and the process would hold the burst's peak for good. When
- * handshakes ended or calls were freed, the arena's free pages go back to the system, at
- * most once per WORKER_TRIM_US: a trim walks the arena (8 ms for a 100 MB one here), time
- * the packets queued meanwhile wait, so it must stay rare. Runs with the tick, never on the
- * packet path. */
+ * handshakes ended or calls were freed, the arena's free pages go back to the system: on the
+ * first tick without a handshake ending (the burst is over; while handshakes keep coming
+ * they reuse that memory anyway) and at most once per WORKER_TRIM_US, because a trim walks
+ * the arena (8 ms for a 100 MB one here), time the packets queued meanwhile wait. Runs
+ * with the tick, never on the packet path. */
 static void trim_heap(gw *w, dsrtp_time now)
 {
-    if (!w->trim_due || now - w->trimmed_at < WORKER_TRIM_US) {
+    bool quiet = w->handshakes_in_tick == 0;
+    w->handshakes_in_tick = 0;
+    if (!w->trim_due || !quiet || now - w->trimmed_at < WORKER_TRIM_US) {
         return;
     }
     w->trim_due = false;
