@@ -13,6 +13,7 @@
 #   5. plain RTP offerer              -> SDES answerer (RTP/SAVP)
 #   6. aiortc (python3-aiortc, full ICE) offerer -> plain RTP trunk
 #   7. plain RTP offerer              -> aiortc answerer (UDP/TLS/RTP/SAVPF, ICE=force)
+#   8. aiortc offerer                 -> SDES answerer (RTP/SAVP, ICE=remove, DTLS=off)
 # Afterwards /metrics must show relayed packets both ways and completed DTLS handshakes,
 # and the daemon's log must hold no ICE password and no SDES key from any SDP.
 #
@@ -151,8 +152,14 @@ run_call plain_to_sdes none sdes ',"transport-protocol":"RTP/SAVP"'
 # A real WebRTC stack (full ICE agent: it must check and nominate our ICE-lite candidate).
 run_call aiortc_to_plain aiortc none ',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off"'
 run_call plain_to_aiortc none aiortc ',"transport-protocol":"UDP/TLS/RTP/SAVPF","ICE":"force"'
+run_call aiortc_to_sdes aiortc sdes ',"transport-protocol":"RTP/SAVP","ICE":"remove","DTLS":"off"'
+grep -q 'RTP/SAVP' "$WORK/aiortc_to_sdes/offer_in.sdp" &&
+    grep -q '^a=crypto:' "$WORK/aiortc_to_sdes/offer_in.sdp" &&
+    ! grep -q 'a=fingerprint\|a=ice-' "$WORK/aiortc_to_sdes/offer_in.sdp" &&
+    pass "aiortc_to_sdes: trunk offer is SDES RTP/SAVP without DTLS or ICE" ||
+    fail "aiortc_to_sdes: trunk offer is SDES RTP/SAVP without DTLS or ICE"
 
-# Metrics: relayed packets both ways, completed handshakes (6 DTLS legs above).
+# Metrics: relayed packets both ways, completed handshakes (7 DTLS legs above).
 M=$WORK/metrics.txt
 $PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$HTTP_PORT/metrics', timeout=3).read().decode())" >"$M" 2>/dev/null
 metric() { awk -v k="$1" '$1 == k { print $2 }' "$M"; }
@@ -161,7 +168,7 @@ b2a=$(metric 'dsrtpd_packets_total{direction="b_to_a",kind="rtp"}')
 hs=$(metric 'dsrtpd_dtls_handshakes_total{result="ok"}')
 [ "${a2b:-0}" -gt 0 ] && [ "${b2a:-0}" -gt 0 ] && pass "metrics: RTP relayed both ways ($a2b, $b2a)" ||
     fail "metrics: RTP relayed both ways (${a2b:-none}, ${b2a:-none})"
-[ "${hs:-0}" -ge 6 ] && pass "metrics: $hs DTLS handshakes completed" ||
+[ "${hs:-0}" -ge 7 ] && pass "metrics: $hs DTLS handshakes completed" ||
     fail "metrics: DTLS handshakes completed (${hs:-none})"
 [ "$(metric 'dsrtpd_calls')" = "0" ] && pass "metrics: no call left" || fail "metrics: no call left"
 
