@@ -182,13 +182,28 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_set_remote(dsrtp_session *s,
  *    context. The old one stays as a fallback for packets the new key refuses, until the
  *    first packet authenticates with the new key (RFC 4568 §7.1.4: the offerer keeps
  *    sending with its old key until it has the answer).
- *  - ICE: new peer credentials (the peer restarted ICE) are used for its checks from now on.
+ *  - ICE: new peer credentials (the peer restarted ICE) are used for its checks from now on;
+ *    ours change only with dsrtp_session_restart_ice, which the answer to a restart needs.
  *  DTLS roles and fingerprints cannot change here: that takes a new association.
  *  DSRTP_ERR_INVALID_ARG before start, or when r's DTLS role or fingerprints differ from the
  *  current ones; errors of the SRTP layer when the new receive context cannot be made
  *  (then nothing changed). */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_update_remote(dsrtp_session *s,
                                                                  const dsrtp_session_remote *r);
+/** ICE restart (RFC 8445 §9) on a started ICE session: our credentials become ufrag/pwd
+ *  (copied; NULL or "" generates each, as at creation: read them back for the SDP) and the
+ *  peer's become peer_ufrag/peer_pwd (copied; both NULL when not known yet, e.g. we offer
+ *  the restart: any peer ufrag is taken until dsrtp_session_update_remote brings them).
+ *  Checks under the old credentials fail from then on; the path in use keeps carrying media
+ *  until a check under the new ones nominates, consent keeps running, and keys and the DTLS
+ *  association are untouched. DSRTP_ERR_INVALID_ARG before start, without ICE or for
+ *  invalid credentials; DSRTP_ERR_NOT_READY once failed or closed (consent lost included);
+ *  DSRTP_ERR_CRYPTO if the RNG fails. Nothing changes on any error. */
+DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_restart_ice(dsrtp_session *s,
+                                                               const char *ufrag,
+                                                               const char *pwd,
+                                                               const char *peer_ufrag,
+                                                               const char *peer_pwd);
 /** Starts keying at now: DTLS begins (a client sends its ClientHello, to the ICE-validated
  *  or SDP address; a server processes any ClientHello held so far), SDES and plain RTP
  *  become ready at once. The keys and the description of the peer given so far are handed
@@ -233,8 +248,8 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_session_close(dsrtp_session *s);
 DSRTP_API dsrtp_session_state dsrtp_session_get_state(const dsrtp_session *s);
 /** The SRTP profile in use once READY (DSRTP_PROFILE_NONE for plain RTP or before). */
 DSRTP_API dsrtp_profile dsrtp_session_get_profile(const dsrtp_session *s);
-/** Our ICE credentials for the SDP (valid until free); the password is a secret. NULL
- *  when ICE is off. */
+/** Our ICE credentials for the SDP (valid until free; dsrtp_session_restart_ice changes
+ *  the text); the password is a secret. NULL when ICE is off. */
 DSRTP_API const char *dsrtp_session_get_ice_ufrag(const dsrtp_session *s);
 DSRTP_API const char *dsrtp_session_get_ice_pwd(const dsrtp_session *s);
 /** Copies the counters. */

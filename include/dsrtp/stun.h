@@ -233,6 +233,7 @@ typedef struct dsrtp_ice_stats {
     uint64_t dropped_malformed;  /* not STUN, or not a Binding request */
     uint64_t dropped_auth;       /* wrong or missing USERNAME / MESSAGE-INTEGRITY */
     uint64_t dropped_queue_full; /* valid checks whose response found no room */
+    uint64_t restarts;           /* dsrtp_ice_lite_restart calls that took effect */
 } dsrtp_ice_stats;
 
 /** An ICE-lite agent for one media stream: always in the controlled role, never sends a
@@ -256,7 +257,8 @@ typedef struct dsrtp_ice_stats {
  *  timer starts with the first valid check; before a selection any valid check refreshes
  *  it, after one only checks from the selected address do. When it runs out the agent
  *  reports CONSENT_LOST and is finished: it answers nothing more (so the peer's own consent
- *  expires too) and an ICE restart needs a new agent. */
+ *  expires too) and only a new agent can follow. Before that, dsrtp_ice_lite_restart
+ *  changes the credentials in place (an ICE restart, RFC 8445 §9). */
 typedef struct dsrtp_ice_lite dsrtp_ice_lite;
 
 /** Creates an agent from cfg (copied), generating the local credentials not given, with
@@ -277,11 +279,26 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_ice_lite_set_remote(dsrtp_ice_lite *i
                                                                const char *ufrag,
                                                                const char *pwd);
 
+/** ICE restart (RFC 8445 §9): new local credentials (copied; NULL generates one, as in
+ *  dsrtp_ice_lite_new) and the peer's new ones (copied; both NULL: not known yet, any remote
+ *  ufrag is taken until dsrtp_ice_lite_set_remote). From then on only checks under the new
+ *  credentials authenticate; the selected address, consent timer and queued responses stay,
+ *  so media continues on the current path until a new check nominates. Old passwords are
+ *  wiped. DSRTP_ERR_INVALID_ARG for NULL ice or credentials outside the ranges above,
+ *  DSRTP_ERR_CLOSED after consent was lost, DSRTP_ERR_CRYPTO if the RNG fails: nothing
+ *  changes on any error. */
+DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_ice_lite_restart(dsrtp_ice_lite *ice,
+                                                            const char *local_ufrag,
+                                                            const char *local_pwd,
+                                                            const char *remote_ufrag,
+                                                            const char *remote_pwd);
+
 /** The local a=ice-ufrag, NUL-terminated, owned by the agent and valid until
- *  dsrtp_ice_lite_free ("" for NULL). */
+ *  dsrtp_ice_lite_free; a restart changes the text ("" for NULL). */
 DSRTP_API const char *dsrtp_ice_lite_get_local_ufrag(const dsrtp_ice_lite *ice);
 /** The local a=ice-pwd, NUL-terminated, owned by the agent and valid until
- *  dsrtp_ice_lite_free ("" for NULL). A secret: put it in SDP, never in a log. */
+ *  dsrtp_ice_lite_free; a restart changes the text ("" for NULL). A secret: put it in SDP,
+ *  never in a log. */
 DSRTP_API const char *dsrtp_ice_lite_get_local_pwd(const dsrtp_ice_lite *ice);
 
 /** Feeds one datagram received from `from` at time now (buf borrowed for the call only).

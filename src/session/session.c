@@ -596,6 +596,22 @@ dsrtp_err dsrtp_session_update_remote(dsrtp_session *s, const dsrtp_session_remo
     return DSRTP_OK;
 }
 
+dsrtp_err dsrtp_session_restart_ice(dsrtp_session *s, const char *ufrag, const char *pwd,
+                                    const char *peer_ufrag, const char *peer_pwd)
+{
+    DSRTP_CHECK(s != NULL && s->ice != NULL && s->started, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(s->state == DSRTP_SESSION_KEYING || s->state == DSRTP_SESSION_READY,
+                DSRTP_ERR_NOT_READY);
+    /* RFC 8445 §9: a restart flushes the ICE state but "data can continue to be sent using
+     * existing data sessions": the destination, the addresses already validated (media
+     * from the path in use is still accepted) and the DTLS association stay; only the
+     * credentials change. A new nomination moves the path (ADDRESS_CHANGED). */
+    const char *u = ufrag != NULL && ufrag[0] != '\0' ? ufrag : NULL;
+    const char *p = pwd != NULL && pwd[0] != '\0' ? pwd : NULL;
+    dsrtp_err err = dsrtp_ice_lite_restart(s->ice, u, p, peer_ufrag, peer_pwd);
+    return err == DSRTP_ERR_CLOSED ? DSRTP_ERR_NOT_READY : err;
+}
+
 /* ---- input ---- */
 
 /* True when a passed a connectivity check, whether or not checks gate anything (before

@@ -152,6 +152,52 @@ dsrtp_err dsrtp_ice_lite_set_remote(dsrtp_ice_lite *ice, const char *ufrag, cons
     return DSRTP_OK;
 }
 
+/* RFC 8445 §9: "To restart ICE, an agent MUST change both the password and the username
+ * fragment", and "during the restart, data can continue to be sent using existing data
+ * sessions". So the credentials change here and nothing else: the selected address and the
+ * consent timer stay (media keeps flowing on the path in use until a check under the new
+ * credentials nominates another), and responses already queued were signed before. Checks
+ * under the old credentials no longer authenticate from now on. */
+dsrtp_err dsrtp_ice_lite_restart(dsrtp_ice_lite *ice, const char *local_ufrag,
+                                 const char *local_pwd, const char *remote_ufrag,
+                                 const char *remote_pwd)
+{
+    DSRTP_CHECK(ice != NULL, DSRTP_ERR_INVALID_ARG);
+    bool has_remote = remote_ufrag != NULL || remote_pwd != NULL;
+    DSRTP_CHECK(!has_remote || remote_valid(remote_ufrag, remote_pwd), DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(!ice->lost, DSRTP_ERR_CLOSED);
+    /* Check fully (and draw randomness) before changing anything. */
+    char ufrag[DSRTP_ICE_MAX_UFRAG + 1];
+    char pwd[DSRTP_ICE_MAX_PWD + 1];
+    size_t ufrag_len = 0;
+    size_t pwd_len = 0;
+    dsrtp_err err = local_cred(ufrag, &ufrag_len, local_ufrag, DSRTP_ICE_MIN_UFRAG,
+                               DSRTP_ICE_MAX_UFRAG, DSRTP_ICE_GEN_UFRAG_LEN);
+    if (err == DSRTP_OK) {
+        err = local_cred(pwd, &pwd_len, local_pwd, DSRTP_ICE_MIN_PWD, DSRTP_ICE_MAX_PWD,
+                         DSRTP_ICE_GEN_PWD_LEN);
+    }
+    if (err == DSRTP_OK) {
+        dsrtp_wipe(ice->local_pwd, sizeof ice->local_pwd);
+        memcpy(ice->local_ufrag, ufrag, ufrag_len + 1);
+        ice->local_ufrag_len = ufrag_len;
+        memcpy(ice->local_pwd, pwd, pwd_len + 1);
+        ice->local_pwd_len = pwd_len;
+        if (has_remote) {
+            set_remote(ice, remote_ufrag, remote_pwd);
+        } else {
+            /* Not known yet (we offered the restart): any ufrag until set_remote. */
+            dsrtp_wipe(ice->remote_ufrag, sizeof ice->remote_ufrag);
+            dsrtp_wipe(ice->remote_pwd, sizeof ice->remote_pwd);
+            ice->remote_ufrag_len = 0;
+            ice->remote_pwd_len = 0;
+        }
+        ice->stats.restarts++;
+    }
+    dsrtp_wipe(pwd, sizeof pwd);
+    return err;
+}
+
 const char *dsrtp_ice_lite_get_local_ufrag(const dsrtp_ice_lite *ice)
 {
     return ice != NULL ? ice->local_ufrag : "";

@@ -50,7 +50,9 @@ function parseArgs(argv) {
     if (!o.localSdp || !o.remoteSdp) throw new Error('--local-sdp and --remote-sdp are required');
     if (o.role !== 'offer' && o.role !== 'answer') throw new Error('--role is offer or answer');
     for (const st of o.reoffers) {
-        if (!['refresh', 'hold', 'resume'].includes(st)) throw new Error(`unknown step ${st}`);
+        if (!['refresh', 'hold', 'resume', 'icerestart'].includes(st)) {
+            throw new Error(`unknown step ${st}`);
+        }
     }
     return o;
 }
@@ -122,12 +124,13 @@ window.applyAnswer = async (sdp) => {
     await pc.setRemoteDescription({ type: 'answer', sdp });
     watchDtls();
 };
-// A renegotiation from this side: refresh (nothing changed), hold (sendonly), resume.
+// A renegotiation from this side: refresh (nothing changed), hold (sendonly), resume,
+// icerestart (new ICE credentials: RFC 8445 §9).
 window.reoffer = async (step) => {
     const tr = pc.getTransceivers()[0];
     if (step === 'hold') tr.direction = 'sendonly';
     else if (step === 'resume') tr.direction = 'sendrecv';
-    await pc.setLocalDescription(await pc.createOffer());
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: step === 'icerestart' }));
     await gathered();
     return pc.localDescription.sdp;
 };
@@ -136,6 +139,7 @@ window.snapshot = async () => {
     const tr = pc.getTransceivers()[0];
     const out = {
         signalingState: pc.signalingState, currentDirection: tr.currentDirection,
+        iceConnectionState: pc.iceConnectionState,
         sameDtlsTransport: dtls !== null && tr.sender.transport === dtls,
         dtlsTransportState: tr.sender.transport ? tr.sender.transport.state : null,
         dtlsConnects, dtlsStates: dtlsStates.join(' '),

@@ -16,7 +16,10 @@ media they exchange must go on through every step.
      changes the fingerprint or the DTLS role is refused and the call goes on. A re-offer
      retransmitted with the same cookie from the same socket gets the cached reply and is
      acted on once. The trunk moves its media port in its own re-offer, then in its answer
-     to A's: media follows to the new port each time, the old one goes quiet.
+     to A's: media follows to the new port each time, the old one goes quiet. A restarts
+     ICE (new a=ice-ufrag/a=ice-pwd): our answer has new credentials of ours, the same
+     candidate, fingerprint and setup; repeating that offer changes nothing more; media
+     flows on, one DTLS handshake.
   2. delete on that call: with a to-tag that is not the call's -> error; with delete-delay
      -> media still relayed and query answers; a re-offer then revives the call; a second
      delete-delay ends it when due (query error, media stops, A sees close_notify and
@@ -599,11 +602,60 @@ def reoffers(d, call, fa, tb, a_sdp, trunk, to_a, to_b):
     check("B moves its port in an answer: offer and answer ok",
           r.get("result") == "ok" and r2.get("result") == "ok")
     moved(trunk, old, "B's answer")
+    ice_restart(d, call, fa, tb, a_sdp, av + 10, trunk, to_a)
     check("after all re-offers: still one DTLS handshake (metrics and log)",
           d.metric('dsrtpd_dtls_handshakes_total{result="ok"}') == 1 and
           d.log_count('msg="DTLS handshake done"') == 1,
           "metric %s, log %d" % (d.metric('dsrtpd_dtls_handshakes_total{result="ok"}'),
                                  d.log_count('msg="DTLS handshake done"')))
+
+
+def with_ice(sdp, ufrag, pwd):
+    sdp = re.sub(r"^a=ice-ufrag:\S+", "a=ice-ufrag:" + ufrag, sdp, flags=re.M)
+    return re.sub(r"^a=ice-pwd:\S+", "a=ice-pwd:" + pwd, sdp, flags=re.M)
+
+
+def ice_restart(d, call, fa, tb, a_sdp, v, trunk, to_a):
+    """A restarts ICE (RFC 8445 §9): its re-offer has a new a=ice-ufrag and a=ice-pwd. Our
+    answer towards A must carry new ICE credentials of ours too, and nothing else of the
+    keying changes (candidate, fingerprint, setup); media goes on, no new DTLS handshake.
+    The same offer again (a refresh after the restart) keeps the new ones: same bytes."""
+    before = to_a[-1]
+    ufrag, pwd = "rst%05x" % random.getrandbits(20), "Restart%017x" % random.getrandbits(68)
+    offer = with_ice(with_version(a_sdp, v), ufrag, pwd)
+    n0 = d.log_count('msg="ICE restart"')
+    got = []
+    for _ in range(2):
+        r = d.ng(dict(FLAGS, command="offer", **{"call-id": call, "from-tag": fa,
+                                                 "sdp": offer}))
+        trunk.version += len(got) == 0
+        r2 = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+                   "sdp": trunk.sdp("sendrecv")})
+        got.append(r2.get("sdp"))
+        if not check("ICE restart: re-offer and answer ok",
+                     r.get("result") == "ok" and r2.get("result") == "ok",
+                     "%s %s" % (r.get("error-reason"), r2.get("error-reason"))):
+            return
+    a = got[0]
+    check("ICE restart: our answer carries a new a=ice-ufrag and a=ice-pwd",
+          line(a, "a=ice-ufrag:") not in (None, line(before, "a=ice-ufrag:")) and
+          line(a, "a=ice-pwd:") not in (None, line(before, "a=ice-pwd:")),
+          "%s -> %s" % (line(before, "a=ice-ufrag:"), line(a, "a=ice-ufrag:")))
+    check("ICE restart: our new credentials are not the peer's",
+          line(a, "a=ice-ufrag:") != "a=ice-ufrag:" + ufrag)
+    for p in ("a=fingerprint:", "a=setup:", "a=candidate:", "m=", "a=ice-lite"):
+        check("ICE restart: %s unchanged towards A" % p, line(a, p) == line(before, p),
+              "%s vs %s" % (line(a, p), line(before, p)))
+    check("ICE restart: one restart logged for the two identical re-offers",
+          d.log_count('msg="ICE restart"') == n0 + 1,
+          "%d -> %d" % (n0, d.log_count('msg="ICE restart"')))
+    check("ICE restart: the same offer again keeps our new credentials (byte-identical)",
+          got[1] == a)
+    check("ICE restart: no password, ours or the peer's, in the log",
+          not any(p in open(d.log).read()
+                  for p in (pwd, (line(a, "a=ice-pwd:") or "a=ice-pwd:?")[len("a=ice-pwd:"):])))
+    to_a.append(a)
+    flowing(d, call, trunk, "ICE restart")
 
 
 def moved(trunk, old, how):

@@ -9,9 +9,11 @@
 #   2. browser_answers: a plain-RTP `dsrtp peer` calls Chromium through dsrtpd
 #      (UDP/TLS/RTP/SAVPF, ICE forced). Chromium answers setup:active: it is the DTLS client,
 #      so dsrtpd's DTLS 1.2 server takes Chromium's fragmented, DTLS 1.3-capable ClientHello.
-# Once audio flows, Chromium renegotiates three times in each call (re-offers, as a browser
+# Once audio flows, Chromium renegotiates four times in each call (re-offers, as a browser
 # sends on its own): "refresh" (createOffer/setLocalDescription with nothing changed),
-# "hold" (its transceiver sendonly) and "resume" (sendrecv again). The script sends each as
+# "hold" (its transceiver sendonly), "resume" (sendrecv again) and "icerestart"
+# (createOffer with iceRestart: new ICE credentials, which our answer must change too, and
+# Chromium must select a new candidate pair, checked with them, on the same DTLS transport). The script sends each as
 # an ng offer for the same call-id with Chromium's tag as from-tag (side A in 1, side B in
 # 2), and answers for the plain peer, which does not renegotiate: its earlier SDP with the
 # direction mirrored (recvonly to a hold) and, when that changed it, o= version one up.
@@ -46,9 +48,9 @@ CHROMIUM=${DSRTP_CHROMIUM:-/usr/bin/chromium} # Debian's; never a downloaded bro
 PY=/usr/bin/python3
 NODE_DIR=$BUILD/browser-test
 CALL_SECONDS=4
-STEPS="refresh hold resume" # Chromium's re-offers in each call, in order
+STEPS="refresh hold resume icerestart" # Chromium's re-offers in each call, in order
 STEP_SECONDS=1.2            # media after each one before Chromium's stats are taken
-RENEG_SECONDS=5             # what the re-offers add to a call (the plain peer's --duration)
+RENEG_SECONDS=7             # what the re-offers add to a call (the plain peer's --duration)
 # The ng flags of an offer towards the plain side, as the proxy sets them (re-offers too).
 TO_TRUNK=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
 
@@ -255,7 +257,22 @@ renegotiate() {
         "$(cat "$D/want_setup")"
     expect "$n: answer to Chromium has the re-offer's a=mid" "$(sdp_line "$A" a=mid:)" \
         "$(sdp_line "$D/browser.$step.sdp" a=mid:)"
-    for l in a=fingerprint: a=ice-ufrag: a=ice-pwd: a=ice-lite a=candidate: a=group:; do
+    local keep="a=fingerprint: a=ice-ufrag: a=ice-pwd: a=ice-lite a=candidate: a=group:"
+    if [ "$step" = icerestart ]; then
+        # Chromium restarts ICE: new credentials in its offer, and in our answer too (RFC 8445
+        # §9: both agents change ufrag and pwd); everything else stays.
+        keep="a=fingerprint: a=ice-lite a=candidate: a=group:"
+        local pb="$D/browser.$step.sdp" l2
+        for l2 in a=ice-ufrag: a=ice-pwd:; do
+            [ "$(sdp_line "$pb" $l2)" != "$(sdp_line "$D/browser.resume.sdp" $l2)" ] &&
+                pass "$n: Chromium's re-offer has a new ${l2%:}" ||
+                fail "$n: Chromium's re-offer has a new ${l2%:}"
+            [ -n "$(sdp_line "$A" $l2)" ] && [ "$(sdp_line "$A" $l2)" != "$(sdp_line "$F" $l2)" ] &&
+                pass "$n: answer to Chromium has a new ${l2%:}" ||
+                fail "$n: answer to Chromium has a new ${l2%:}"
+        done
+    fi
+    for l in $keep; do
         expect "$n: answer to Chromium keeps ${l%:} as at first" "$(sdp_line "$A" $l)" \
             "$(sdp_line "$D/remote.first.sdp" $l)"
     done
@@ -321,6 +338,18 @@ for name in sys.argv[2:]:
            a["dtlsStates"], a["dtlsState"]))
     keys = ("transportCount", "transportId", "selectedPairId", "selectedPairChanges",
             "selectedPair", "localFingerprint", "remoteFingerprint")
+    if name == "icerestart":
+        # A restart makes new candidate pairs: Chromium must have selected one, which takes
+        # checks answered with our new credentials, and stay connected.
+        keys = ("transportCount", "transportId", "localFingerprint", "remoteFingerprint")
+        out(a["iceConnectionState"] in ("connected", "completed") and
+            a["selectedPairChanges"] is not None and
+            b["selectedPairChanges"] is not None and
+            (a["selectedPairChanges"] > b["selectedPairChanges"] or
+             a["selectedPairId"] != b["selectedPairId"]),
+            "%s: ICE connected again on a new pair (state %s, pair %s -> %s, changes %s -> %s)"
+            % (name, a["iceConnectionState"], b["selectedPairId"], a["selectedPairId"],
+               b["selectedPairChanges"], a["selectedPairChanges"]))
     diff = [k for k in keys if a[k] != first[k] or a[k] is None]
     out(not diff and a["transportCount"] == 1,
         "%s: getStats transport, selected pair (%s, %s changes) and certificate fingerprints "

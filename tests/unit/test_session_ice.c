@@ -112,6 +112,11 @@ static dsrtp_err ice_pair(sl_link *l, const sl_cfg *lc, dsrtp_dtls_role a_role,
 #define CHK_INDICATION 32u /* a Binding indication, no credentials at all */
 
 static uint32_t check_serial;
+/* The credentials checks are built with: the peer's ufrag, and A's ufrag and password when
+ * set (a peer still using what A had before an ICE restart); NULL means the current ones. */
+static const char *chk_peer_ufrag = PEER_UFRAG;
+static const char *chk_local_ufrag;
+static const char *chk_local_pwd;
 
 /* Builds a Binding request to session s as the full-ICE peer would: USERNAME
  * "<s's ufrag>:<peer ufrag>", PRIORITY, ICE-CONTROLLING, maybe USE-CANDIDATE, signed with
@@ -119,14 +124,15 @@ static uint32_t check_serial;
 static size_t make_check(const dsrtp_session *s, unsigned flags, uint8_t *out, size_t cap,
                          uint8_t txid[DSRTP_STUN_TXID_LEN])
 {
-    const char *ufrag = dsrtp_session_get_ice_ufrag(s);
-    const char *pwd = dsrtp_session_get_ice_pwd(s);
+    const char *ufrag =
+        chk_local_ufrag != NULL ? chk_local_ufrag : dsrtp_session_get_ice_ufrag(s);
+    const char *pwd = chk_local_pwd != NULL ? chk_local_pwd : dsrtp_session_get_ice_pwd(s);
     if (ufrag == NULL || pwd == NULL) {
         abort();
     }
     char user[DSRTP_STUN_MAX_USERNAME + 1];
     snprintf(user, sizeof user, "%s%s:%s", (flags & CHK_WRONG_LOCAL) ? "x" : "", ufrag,
-             (flags & CHK_WRONG_PEER) ? "OtherUfrag" : PEER_UFRAG);
+             (flags & CHK_WRONG_PEER) ? "OtherUfrag" : chk_peer_ufrag);
     dsrtp_stun_msg m;
     dsrtp_stun_msg_init(&m);
     check_serial++;
@@ -472,6 +478,7 @@ typedef struct checker {
     dsrtp_time until; /* send checks from B's address until then */
     dsrtp_time last;
     int sent;
+    bool refused_ok; /* checks may be refused (stale credentials) */
 } checker;
 
 static void keep_checking(void *arg, sl_link *l, dsrtp_time now)
@@ -480,7 +487,7 @@ static void keep_checking(void *arg, sl_link *l, dsrtp_time now)
     if (now < c->until && now - c->last >= 50000) {
         c->last = now;
         c->sent++;
-        if (send_check(l, ADDR_B, CHK_NOMINATE) != DSRTP_OK) {
+        if (send_check(l, ADDR_B, CHK_NOMINATE) != DSRTP_OK && !c->refused_ok) {
             abort();
         }
     }
@@ -630,6 +637,222 @@ static void test_session_ice_start_refuses_a_session_whose_consent_ran_out_first
     sl_free(&l);
 }
 
+/* ---- ICE restart (RFC 8445 §9) ---- */
+
+#define PEER_UFRAG2 "PeerUfrag2"
+#define PEER_PWD2 "PeerPassword2PeerPassword2"
+
+/* One RTP packet each way between A and B (B sends from its own address): both accepted,
+ * and A's goes to `a_dest`. */
+static void media_both_ways(sl_link *l, uint16_t seq, const dsrtp_addr *a_dest)
+{
+    uint8_t buf[256];
+    size_t n = 0;
+    dsrtp_addr to;
+    dsrtp_input in;
+    size_t len = sl_make_rtp(buf, seq, 0xa, 40);
+    CHECK_OK(dsrtp_session_protect(l->end[0].s, false, buf, len, sizeof buf, &n, &to));
+    CHECK(dsrtp_addr_equal(&to, a_dest));
+    CHECK_OK(sl_inject(l, &l->end[0].addr, &l->end[1].addr, buf, n, &in));
+    CHECK_EQ(in.kind, DSRTP_INPUT_RTP);
+    len = sl_make_rtp(buf, seq, 0xb, 40);
+    CHECK_OK(dsrtp_session_protect(l->end[1].s, false, buf, len, sizeof buf, &n, &to));
+    CHECK_OK(sl_inject(l, &l->end[1].addr, &l->end[0].addr, buf, n, &in));
+    CHECK_EQ(in.kind, DSRTP_INPUT_RTP);
+}
+
+typedef struct old_creds {
+    char ufrag[DSRTP_ICE_CRED_MAX];
+    char pwd[DSRTP_ICE_CRED_MAX];
+} old_creds;
+
+static old_creds creds_of(const dsrtp_session *s)
+{
+    old_creds c;
+    snprintf(c.ufrag, sizeof c.ufrag, "%s", dsrtp_session_get_ice_ufrag(s));
+    snprintf(c.pwd, sizeof c.pwd, "%s", dsrtp_session_get_ice_pwd(s));
+    return c;
+}
+
+/* Checks as the peer would send them while it still uses the credentials of before. */
+static dsrtp_err send_old_check(sl_link *l, const old_creds *c, const char *from,
+                                unsigned flags)
+{
+    chk_local_ufrag = c->ufrag;
+    chk_local_pwd = c->pwd;
+    chk_peer_ufrag = PEER_UFRAG;
+    dsrtp_err e = send_check(l, from, flags);
+    chk_local_ufrag = NULL;
+    chk_local_pwd = NULL;
+    chk_peer_ufrag = PEER_UFRAG2;
+    return e;
+}
+
+static void test_session_ice_restart_refuses_old_credentials_and_keeps_media_flowing(void)
+{
+    sl_link l;
+    a_tap t = {0};
+    sl_cfg lc = {.seed = 13, .tap = watch, .tap_arg = &t};
+    chk_peer_ufrag = PEER_UFRAG;
+    CHECK_OK(ice_pair(&l, &lc, DSRTP_DTLS_SERVER, true, 0));
+    connect_via_b(&l);
+    media_both_ways(&l, 1, &l.end[1].addr);
+    old_creds old = creds_of(l.end[0].s);
+    uint64_t handshake_us = stats_of(&l, 0).handshake_us;
+
+    /* The peer re-offers with new credentials; A answers with new ones of its own. */
+    CHECK_OK(dsrtp_session_restart_ice(l.end[0].s, NULL, NULL, PEER_UFRAG2, PEER_PWD2));
+    chk_peer_ufrag = PEER_UFRAG2;
+    sl_drain(&l, 0, sl_now());
+    const char *ufrag = dsrtp_session_get_ice_ufrag(l.end[0].s);
+    const char *pwd = dsrtp_session_get_ice_pwd(l.end[0].s);
+    CHECK_EQ(strlen(ufrag), DSRTP_ICE_GEN_UFRAG_LEN);
+    CHECK_EQ(strlen(pwd), DSRTP_ICE_GEN_PWD_LEN);
+    CHECK(strcmp(ufrag, old.ufrag) != 0);
+    CHECK(strcmp(pwd, old.pwd) != 0);
+
+    /* Media keeps flowing on the path in use before any check under the new credentials. */
+    media_both_ways(&l, 2, &l.end[1].addr);
+    CHECK_EQ(dsrtp_session_get_state(l.end[0].s), DSRTP_SESSION_READY);
+
+    /* Old credentials, whole or in part, no longer validate: no answer, no nomination. */
+    int stun_before = t.stun;
+    CHECK_ERR(send_old_check(&l, &old, ADDR_X1, CHK_NOMINATE), DSRTP_ERR_AUTH);
+    CHECK_ERR(send_old_check(&l, &old, ADDR_B, CHK_NOMINATE), DSRTP_ERR_AUTH);
+    chk_peer_ufrag = PEER_UFRAG; /* our new ufrag, the peer's old one */
+    CHECK_ERR(send_check(&l, ADDR_X1, CHK_NOMINATE), DSRTP_ERR_AUTH);
+    chk_peer_ufrag = PEER_UFRAG2;
+    chk_local_pwd = old.pwd; /* our new ufrag, signed with our old password */
+    CHECK_ERR(send_check(&l, ADDR_X1, CHK_NOMINATE), DSRTP_ERR_AUTH);
+    chk_local_pwd = NULL;
+    CHECK_EQ(t.stun, stun_before);
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_ADDRESS_CHANGED], 0);
+    media_both_ways(&l, 3, &l.end[1].addr);
+
+    /* A check under the new credentials is answered, signed with the new password; one
+     * that nominates another address moves media there. */
+    uint8_t buf[512];
+    uint8_t txid[DSRTP_STUN_TXID_LEN];
+    size_t n = make_check(l.end[0].s, 0, buf, sizeof buf, txid);
+    dsrtp_addr x2 = sl_addr(ADDR_X2);
+    CHECK_OK(sl_inject(&l, &x2, &l.end[0].addr, buf, n, NULL));
+    check_success_response(&t, &l, ADDR_X2, txid);
+    media_both_ways(&l, 4, &l.end[1].addr); /* not nominated: the path stays */
+    CHECK_OK(send_check(&l, ADDR_B, CHK_NOMINATE));
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_ADDRESS_CHANGED], 0); /* same address */
+    media_both_ways(&l, 5, &l.end[1].addr);
+    CHECK_OK(send_check(&l, ADDR_X2, CHK_NOMINATE));
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_ADDRESS_CHANGED], 1);
+    const dsrtp_session_event *ev = sl_last_event(&l.end[0], DSRTP_SESSION_EV_ADDRESS_CHANGED);
+    CHECK(ev != NULL && dsrtp_addr_equal(&ev->addr, &x2));
+    uint8_t rtp[256];
+    dsrtp_addr to;
+    size_t len = sl_make_rtp(rtp, 6, 0xa, 40);
+    CHECK_OK(dsrtp_session_protect(l.end[0].s, false, rtp, len, sizeof rtp, &n, &to));
+    CHECK(dsrtp_addr_equal(&to, &x2));
+
+    /* Keys and the DTLS association are untouched: one handshake, no second CONNECTED. */
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_KEYS_READY], 1);
+    CHECK_EQ(l.end[1].ev_kind[DSRTP_SESSION_EV_KEYS_READY], 1);
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_CONNECTED], 1);
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_FAILED], 0);
+    CHECK_EQ(stats_of(&l, 0).handshake_us, handshake_us);
+    chk_peer_ufrag = PEER_UFRAG;
+    sl_free(&l);
+}
+
+static void test_session_ice_restart_keeps_consent_running_on_the_new_credentials(void)
+{
+    sl_link l;
+    checker c = {0};
+    sl_cfg lc = {.seed = 14, .tick = keep_checking, .tick_arg = &c};
+    chk_peer_ufrag = PEER_UFRAG;
+    CHECK_OK(ice_pair(&l, &lc, DSRTP_DTLS_SERVER, true, 300000));
+    run_with_consent(&l, &c);
+    CHECK_OK(dsrtp_session_restart_ice(l.end[0].s, "NewUfrag", "NewPasswordNewPassword22",
+                                       PEER_UFRAG2, PEER_PWD2));
+    CHECK(strcmp(dsrtp_session_get_ice_ufrag(l.end[0].s), "NewUfrag") == 0);
+    CHECK(strcmp(dsrtp_session_get_ice_pwd(l.end[0].s), "NewPasswordNewPassword22") == 0);
+    chk_peer_ufrag = PEER_UFRAG2;
+    /* The peer's consent checks now use the new credentials: the session lives on. */
+    c.until = sl_now() + 700000;
+    sl_run(&l, 700000, a_failed);
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_FAILED], 0);
+    CHECK_EQ(dsrtp_session_get_state(l.end[0].s), DSRTP_SESSION_READY);
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_KEYS_READY], 1);
+    media_both_ways(&l, 7, &l.end[1].addr);
+    /* Checks that still use the old ones refresh nothing: consent runs out. */
+    chk_peer_ufrag = PEER_UFRAG;
+    c.refused_ok = true;
+    c.until = sl_now() + 700000;
+    sl_run(&l, 700000, a_failed);
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_FAILED], 1);
+    /* A session whose consent is gone cannot restart. */
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, NULL, NULL, PEER_UFRAG2, PEER_PWD2),
+              DSRTP_ERR_NOT_READY);
+    sl_free(&l);
+}
+
+static void test_session_ice_restart_refuses_bad_calls_and_changes_nothing(void)
+{
+    sl_link l;
+    sl_cfg lc = {.seed = 15};
+    chk_peer_ufrag = PEER_UFRAG;
+    CHECK_OK(ice_pair(&l, &lc, DSRTP_DTLS_SERVER, true, 0));
+    /* Before start, and on a session without ICE (B). */
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, NULL, NULL, NULL, NULL),
+              DSRTP_ERR_INVALID_ARG);
+    CHECK_ERR(dsrtp_session_restart_ice(NULL, NULL, NULL, NULL, NULL), DSRTP_ERR_INVALID_ARG);
+    CHECK_OK(dsrtp_session_start(l.end[0].s, sl_now()));
+    CHECK_OK(dsrtp_session_start(l.end[1].s, sl_now()));
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[1].s, NULL, NULL, NULL, NULL),
+              DSRTP_ERR_INVALID_ARG);
+    old_creds old = creds_of(l.end[0].s);
+    /* Credentials outside the ice-char set or the lengths, or half a pair of the peer's. */
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, "bad:ufrag", NULL, NULL, NULL),
+              DSRTP_ERR_INVALID_ARG);
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, NULL, "short", NULL, NULL),
+              DSRTP_ERR_INVALID_ARG);
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, "abc", NULL, NULL, NULL),
+              DSRTP_ERR_INVALID_ARG);
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, NULL, NULL, PEER_UFRAG2, NULL),
+              DSRTP_ERR_INVALID_ARG);
+    CHECK_ERR(dsrtp_session_restart_ice(l.end[0].s, NULL, NULL, PEER_UFRAG2, "short"),
+              DSRTP_ERR_INVALID_ARG);
+    CHECK(strcmp(dsrtp_session_get_ice_ufrag(l.end[0].s), old.ufrag) == 0);
+    CHECK(strcmp(dsrtp_session_get_ice_pwd(l.end[0].s), old.pwd) == 0);
+    CHECK_OK(send_check(&l, ADDR_B, CHK_NOMINATE)); /* the old ones still work */
+    CHECK_ERR(send_check(&l, ADDR_B, CHK_WRONG_PEER), DSRTP_ERR_AUTH);
+    sl_free(&l);
+}
+
+static void test_session_ice_restart_without_the_peer_credentials_waits_for_them(void)
+{
+    sl_link l;
+    sl_cfg lc = {.seed = 16};
+    chk_peer_ufrag = PEER_UFRAG;
+    CHECK_OK(ice_pair(&l, &lc, DSRTP_DTLS_SERVER, true, 0));
+    CHECK_OK(dsrtp_session_start(l.end[0].s, sl_now()));
+    old_creds old = creds_of(l.end[0].s);
+    /* We offer the restart: the peer's new ufrag is not known until its answer. */
+    CHECK_OK(dsrtp_session_restart_ice(l.end[0].s, "", "", NULL, NULL));
+    CHECK(strcmp(dsrtp_session_get_ice_ufrag(l.end[0].s), old.ufrag) != 0);
+    CHECK_ERR(send_old_check(&l, &old, ADDR_B, 0), DSRTP_ERR_AUTH);
+    chk_peer_ufrag = "AnyUfrag";
+    CHECK_OK(send_check(&l, ADDR_B, 0));
+    /* The answer brings it: from then on only it is taken. */
+    dsrtp_session_remote r = remote_of_b(DSRTP_DTLS_SERVER);
+    snprintf(r.ice_ufrag, sizeof r.ice_ufrag, "%s", PEER_UFRAG2);
+    snprintf(r.ice_pwd, sizeof r.ice_pwd, "%s", PEER_PWD2);
+    CHECK_OK(dsrtp_session_update_remote(l.end[0].s, &r));
+    CHECK_ERR(send_check(&l, ADDR_B, 0), DSRTP_ERR_AUTH);
+    chk_peer_ufrag = PEER_UFRAG2;
+    CHECK_OK(send_check(&l, ADDR_B, CHK_NOMINATE));
+    CHECK_EQ(l.end[0].ev_kind[DSRTP_SESSION_EV_CONNECTED], 1);
+    chk_peer_ufrag = PEER_UFRAG;
+    sl_free(&l);
+}
+
 RUN_TESTS(TEST(test_session_ice_answers_a_valid_check_towards_its_source),
           TEST(test_session_ice_drops_checks_with_wrong_credentials_without_answering),
           TEST(test_session_ice_ignores_dtls_from_an_address_that_passed_no_check),
@@ -641,4 +864,8 @@ RUN_TESTS(TEST(test_session_ice_answers_a_valid_check_towards_its_source),
           TEST(test_session_ice_keeps_the_session_while_checks_continue),
           TEST(test_session_ice_uses_a_check_and_client_hello_that_came_before_start),
           TEST(test_session_ice_ignores_an_early_client_hello_from_an_unchecked_address),
-          TEST(test_session_ice_start_refuses_a_session_whose_consent_ran_out_first))
+          TEST(test_session_ice_start_refuses_a_session_whose_consent_ran_out_first),
+          TEST(test_session_ice_restart_refuses_old_credentials_and_keeps_media_flowing),
+          TEST(test_session_ice_restart_keeps_consent_running_on_the_new_credentials),
+          TEST(test_session_ice_restart_refuses_bad_calls_and_changes_nothing),
+          TEST(test_session_ice_restart_without_the_peer_credentials_waits_for_them))

@@ -4,7 +4,8 @@
  * offers (SIP re-INVITEs) may come from either side, told apart by their from-tag: A's tag,
  * or B's (the answer's to-tag). The answer then comes from the other side. Each leg keeps
  * its port, sockets, keys, ICE credentials and DTLS association; its session learns what
- * changed (a plain or SDES peer's new address, an SDES peer's new key). Deleted calls are
+ * changed (a plain or SDES peer's new address, an SDES peer's new key, an ICE peer's new
+ * credentials: an ICE restart, which gives that leg new credentials of ours too). Deleted calls are
  * unlinked at once but freed at the end of the loop iteration, so an event already fetched
  * for one of their sockets never touches freed memory; a delete with a delay leaves the call
  * relaying until then, and an offer or answer in the meantime cancels it. */
@@ -503,6 +504,47 @@ static int update_leg(gw *g, gw_leg *l)
     return err == DSRTP_OK ? 0 : -1;
 }
 
+/* RFC 8445 §9: "To restart ICE, an agent MUST change both the password and the username
+ * fragment"; RFC 8839 §4.4.3.1.1 has the offerer signal a restart with new a=ice-ufrag and
+ * a=ice-pwd. The answerer treats either one changed as a restart (a peer that changed one
+ * alone is not following the rule, but it no longer agrees with us on the pair). */
+static bool ice_restarted(const dsrtp_sdp_media *prev, const dsrtp_sdp_media *m)
+{
+    if (prev == NULL || prev->ice_ufrag == NULL || prev->ice_pwd == NULL ||
+        m->ice_ufrag == NULL || m->ice_pwd == NULL) {
+        return false;
+    }
+    size_t pl = strlen(prev->ice_pwd);
+    return strcmp(prev->ice_ufrag, m->ice_ufrag) != 0 || pl != strlen(m->ice_pwd) ||
+           !dsrtp_ct_equal(prev->ice_pwd, m->ice_pwd, pl);
+}
+
+/* The peer of a running ICE leg restarted ICE: our side restarts too, with new credentials
+ * of ours (RFC 8445 §9: both agents change them), which the answer towards it then carries.
+ * The agent takes checks under the new credentials only (the peer has our answer by the
+ * time it sends them); media stays on the path in use until the peer nominates again, and
+ * the DTLS association and keys stay. Nothing changes when the session refuses. */
+static int restart_leg_ice(gw_leg *l, const dsrtp_sdp_media *m)
+{
+    char ufrag[GW_ICE_UFRAG_LEN + 1];
+    char pwd[GW_ICE_PWD_LEN + 1];
+    gw_ice_creds_make(ufrag, pwd);
+    dsrtp_err err = dsrtp_session_restart_ice(l->session, ufrag, pwd, m->ice_ufrag, m->ice_pwd);
+    if (err == DSRTP_OK) {
+        memcpy(l->ice_ufrag, ufrag, sizeof ufrag);
+        dsrtp_secure_wipe(l->ice_pwd, sizeof l->ice_pwd);
+        memcpy(l->ice_pwd, pwd, sizeof pwd);
+        gw_log("info", "msg=\"ICE restart\" call=\"%s\" leg=%s", l->call->callid,
+               l->idx == 0 ? "A" : "B");
+    } else {
+        gw_log("warn", "msg=\"ICE restart refused by the media session\" call=\"%s\" leg=%s "
+                       "error=\"%s\"",
+               l->call->callid, l->idx == 0 ? "A" : "B", dsrtp_strerror(err));
+    }
+    dsrtp_secure_wipe(pwd, sizeof pwd);
+    return err == DSRTP_OK ? 0 : -1;
+}
+
 /* One SDES key per leg once it runs: the one for the suite agreed. Later offers towards the
  * leg carry just that line (a second suite offered again could be picked: a new send key). */
 static void keep_used_sdes_key(gw_leg *l)
@@ -559,6 +601,9 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
         dsrtp_sdp_free(ns);
         return -1;
     }
+    /* Compared with the description this side sent before (take_remote replaces it). */
+    bool restart = x->ice && x->started &&
+                   ice_restarted(dsrtp_sdp_get_media(x->remote_sdp, 0), m);
     int rc = gw_leg_decide(x, &dec);
     dsrtp_sdp_decision_wipe(&dec);
     if (rc != 0 || take_remote(x, ns, sdp, len, err) != 0) {
@@ -577,6 +622,10 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
     }
     if (x->started && update_leg(g, x) != 0) {
         *err = "cannot apply the re-offer to the media session";
+        return -1;
+    }
+    if (restart && restart_leg_ice(x, m) != 0) {
+        *err = "cannot restart ICE on the media session";
         return -1;
     }
     if (gw_sdp_reoffer(g, c, 1 - xi, o, err) != 0 || emit_sdp(g, y, out, cap, out_len, err) != 0) {

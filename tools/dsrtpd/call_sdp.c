@@ -14,19 +14,23 @@
 
 #include "gw.h"
 
-static void make_ice_creds(gw_leg *l)
+void gw_ice_creds_make(char ufrag[GW_ICE_UFRAG_LEN + 1], char pwd[GW_ICE_PWD_LEN + 1])
 {
     enum { UFRAG_RAW = GW_ICE_UFRAG_LEN / 4 * 3, PWD_RAW = GW_ICE_PWD_LEN / 4 * 3 };
     uint8_t raw[UFRAG_RAW + PWD_RAW];
     /* base64 of 6 and 18 bytes has no padding: all ice-chars (RFC 8839 §5.4), exactly
      * GW_ICE_UFRAG_LEN and GW_ICE_PWD_LEN of them. */
     if (dsrtp_random_bytes(raw, sizeof raw) != DSRTP_OK ||
-        dsrtp_base64_encode(raw, UFRAG_RAW, l->ice_ufrag, sizeof l->ice_ufrag) != DSRTP_OK ||
-        dsrtp_base64_encode(raw + UFRAG_RAW, PWD_RAW, l->ice_pwd, sizeof l->ice_pwd) !=
-            DSRTP_OK) {
+        dsrtp_base64_encode(raw, UFRAG_RAW, ufrag, GW_ICE_UFRAG_LEN + 1) != DSRTP_OK ||
+        dsrtp_base64_encode(raw + UFRAG_RAW, PWD_RAW, pwd, GW_ICE_PWD_LEN + 1) != DSRTP_OK) {
         abort(); /* the CSPRNG failing is not something to carry on from */
     }
     dsrtp_secure_wipe(raw, sizeof raw);
+}
+
+static void make_ice_creds(gw_leg *l)
+{
+    gw_ice_creds_make(l->ice_ufrag, l->ice_pwd);
 }
 
 /* Room for an SDES leg's send keys: 0, or -1 (out of memory). */
@@ -319,9 +323,10 @@ int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
 
 /* ---- re-offers ----
  * A later offer (a SIP re-INVITE, from either side) keeps each leg as it is: port, keying,
- * our SDES keys and ICE credentials, the DTLS association and its roles, rtcp-mux (it may
- * only be dropped). What the author changed otherwise (direction, codecs, its address)
- * passes through the rewrite as in the first exchange. */
+ * our SDES keys and ICE credentials (unless the offer restarts ICE, call.c), the DTLS
+ * association and its roles, rtcp-mux (it may only be dropped). What the author changed
+ * otherwise (direction, codecs, its address) passes through the rewrite as in the first
+ * exchange. */
 
 static dsrtp_sdp_setup setup_of_role(dsrtp_dtls_role role)
 {

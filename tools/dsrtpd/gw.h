@@ -278,6 +278,9 @@ void gw_calls_tick(gw *g, dsrtp_time now); /* session timers and media timeouts 
 void gw_calls_close_all(gw *g);
 
 /* call_sdp.c */
+/* New ICE-lite credentials: GW_ICE_UFRAG_LEN and GW_ICE_PWD_LEN random ice-chars (the
+ * password is a secret). Aborts if the CSPRNG fails. */
+void gw_ice_creds_make(char ufrag[GW_ICE_UFRAG_LEN + 1], char pwd[GW_ICE_PWD_LEN + 1]);
 int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *o,
                    const char **err);
 /* The answer towards side xi (whose offer is leg[xi].remote_sdp) from the other side's
