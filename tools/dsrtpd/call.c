@@ -59,6 +59,7 @@ static void drop_pending(gw_leg *l)
 
 static void leg_clear(gw *g, gw_leg *l)
 {
+    gw_hs_end(g, l);
     if (l->rtcp_fd >= 0) {
         gw_io_unwatch(g, l->rtcp_fd);
         close(l->rtcp_fd);
@@ -437,6 +438,16 @@ static int start_leg(gw *g, gw_leg *l)
     if (l->rtcp_fd >= 0) {
         rtcp_peer_from_sdp(l, m, &r);
     }
+    bool dtls = l->keying == DSRTP_KEYING_DTLS;
+    /* A DTLS client without ICE needs no session before its handshake starts (nothing comes
+     * for it before our ClientHello): one waiting for a slot gets it only then, so that its
+     * OpenSSL state is not allocated amid the long-lived state of the calls set up
+     * meanwhile, which would pin the arena once the handshake frees it. */
+    if (dtls && l->session == NULL && !l->ice && l->agreed.role == DSRTP_DTLS_CLIENT &&
+        !gw_hs_admit(g, l)) {
+        dsrtp_secure_wipe(&r, sizeof r);
+        return 0;
+    }
     dsrtp_err err = DSRTP_OK;
     if (l->session == NULL && gw_leg_session_new(g, l) != 0) {
         err = DSRTP_ERR_INTERNAL;
@@ -444,16 +455,52 @@ static int start_leg(gw *g, gw_leg *l)
     if (err == DSRTP_OK) {
         err = dsrtp_session_set_remote(l->session, &r);
     }
+    dsrtp_secure_wipe(&r, sizeof r);
+    if (err == DSRTP_OK && dtls && !gw_hs_admit(g, l)) {
+        /* No handshake slot (--max-handshakes): the session is configured and answers ICE
+         * checks meanwhile; the worker starts it when a slot frees. Until then the leg is
+         * not started, so a later answer configures it again (pending stays for that). */
+        return 0;
+    }
     if (err == DSRTP_OK) {
         err = dsrtp_session_start(l->session, dsrtp_io_now());
     }
-    dsrtp_secure_wipe(&r, sizeof r);
     if (err != DSRTP_OK) {
+        gw_hs_end(g, l);
         return -1;
     }
     drop_pending(l);
     l->started = true;
     gw_leg_flush(g, l);
+    return 0;
+}
+
+int gw_leg_start_queued(gw *g, gw_leg *l)
+{
+    dsrtp_time now = dsrtp_io_now();
+    int rc = 0;
+    if (l->session == NULL) {
+        /* Queued without a session (start_leg): made now, from the kept descriptions. */
+        const char *why = NULL;
+        rc = gw_call_parse(l->call, &why);
+        if (rc == 0) {
+            rc = start_leg(g, l);
+        }
+        gw_call_unparse(l->call);
+    } else if (dsrtp_session_start(l->session, now) == DSRTP_OK) {
+        drop_pending(l);
+        l->started = true;
+        gw_leg_flush(g, l);
+    } else {
+        rc = -1;
+    }
+    if (rc != 0) {
+        l->failed = true;
+        gw_log("warn", "msg=\"leg failed\" call=\"%s\" leg=%s detail=\"cannot start the "
+                       "queued DTLS handshake\"", l->call->callid, l->idx == 0 ? "A" : "B");
+        return -1;
+    }
+    l->call->last_media = now; /* the media timeout counts from the real start */
     return 0;
 }
 
@@ -771,6 +818,7 @@ void gw_call_delete(gw *g, gw_call *c, const char *why)
     }
     for (int i = 0; i < 2; i++) {
         gw_leg *l = &c->leg[i];
+        gw_hs_end(g, l); /* a queued leg leaves the queue, a running handshake its slot */
         if (l->session != NULL && l->started && l->keying == DSRTP_KEYING_DTLS &&
             dsrtp_session_get_state(l->session) == DSRTP_SESSION_READY &&
             dsrtp_session_close(l->session) == DSRTP_OK) {
@@ -806,6 +854,9 @@ void gw_calls_tick(gw *g, dsrtp_time now)
             gw_call_delete(g, c, "delete-delay");
             c = following;
             continue;
+        }
+        if (c->leg[0].hs_queued || c->leg[1].hs_queued) {
+            c->last_media = now; /* no media timeout while waiting for a handshake slot */
         }
         if (g->cfg.timeout != 0 && now - c->last_media > (dsrtp_time)g->cfg.timeout * 1000000u) {
             atomic_fetch_add(&g->m.calls_timeout, 1);

@@ -38,6 +38,7 @@
 #define GW_SDES_OFFERED 2
 #define GW_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define GW_WORKERS_MAX 64
+#define GW_MAX_HANDSHAKES_DEFAULT 32 /* --max-handshakes: per worker (README, dsrtpd) */
 
 /* What the ng flags ask for on the side the offer goes to (and for the answer). */
 typedef enum gw_ice { GW_ICE_DEFAULT = 0, GW_ICE_FORCE, GW_ICE_REMOVE } gw_ice;
@@ -118,6 +119,11 @@ typedef struct gw_leg {
     char ice_ufrag[GW_ICE_UFRAG_LEN + 1];
     char ice_pwd[GW_ICE_PWD_LEN + 1]; /* secret */
     bool started, ready, failed, closed;
+    /* --max-handshakes (worker.c): hs_slot while the leg's DTLS handshake runs and counts
+     * against the worker's cap; hs_queued while it waits for a slot, configured but not
+     * started (on the worker's queue through hs_prev/hs_next). */
+    bool hs_slot, hs_queued;
+    struct gw_leg *hs_prev, *hs_next;
     bool dirty; /* uring.c: media went through; flush its session at the end of the chunk */
     dsrtp_time deadline;
     /* media counters (worker thread only; copied into metrics atomically) */
@@ -162,6 +168,9 @@ typedef struct gw_metrics {
     atomic_uint_fast64_t auth_failures, replays, dropped;
     atomic_uint_fast64_t dtls_ok, dtls_failed, dtls_us_sum;
     atomic_uint_fast64_t dtls_buckets[8]; /* handshake durations, see metrics.c */
+    /* gauges (each worker stores its own): handshakes running, legs waiting for a slot,
+     * and the most that ever ran at once */
+    atomic_uint_fast64_t dtls_running, dtls_queued, dtls_running_peak;
     atomic_uint_fast64_t ng[GW_NG_CMDS][2]; /* [command][0 ok, 1 error] */
 } gw_metrics;
 
@@ -182,6 +191,7 @@ typedef struct gw_config {
     const char *log_path;
     bool verbose;
     unsigned delete_delay; /* seconds a deleted call still relays (--delete-delay) */
+    unsigned max_handshakes; /* DTLS handshakes running at once per worker (0: no cap) */
 } gw_config;
 
 typedef struct gw_ports {
@@ -204,6 +214,11 @@ typedef struct gw {
     bool trim_due;
     dsrtp_time trimmed_at;
     unsigned handshakes_in_tick; /* DTLS handshakes ended since the last tick */
+    /* worker: DTLS handshakes running (legs with hs_slot) and the legs waiting for one,
+     * oldest first (--max-handshakes) */
+    unsigned hs_running, hs_peak;
+    size_t hs_waiting;
+    gw_leg *hs_head, *hs_tail;
     uint8_t pkt[GW_PKT_MAX + 64];
     uint8_t tx[GW_PKT_MAX + 64];
     /* Threads. root: the main context (port pool, workers); a worker's root points there. */
@@ -306,6 +321,9 @@ int gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d);
 /* The peer as the leg's session sees it, from m and l->pending (-1 without one). */
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r);
 int gw_leg_session_new(gw *g, gw_leg *l);
+/* Starts a leg that waited for a handshake slot (worker.c gw_hs_pump); -1 when its session
+ * refuses to start (the leg is marked failed). */
+int gw_leg_start_queued(gw *g, gw_leg *l);
 
 /* relay.c */
 /* Where one relayed datagram goes: from socket fd to dst, for leg `to`. */
@@ -360,6 +378,14 @@ int gw_io_watch(gw *w, int fd, void *tag);
 void gw_io_unwatch(gw *w, int fd);
 /* Runs the jobs posted to worker w (its wake eventfd was readable). Worker thread only. */
 void gw_worker_jobs(gw *w);
+/* --max-handshakes. Admit: true when leg l's DTLS handshake may start now (it holds a slot
+ * until gw_hs_end), false when the leg is queued (or stays queued) for a slot. End: the
+ * leg's handshake completed or failed, or the leg goes away: its slot frees, or it leaves
+ * the queue (no-op otherwise). Pump: starts queued legs while slots are free (the worker's
+ * loop, once per round). Worker thread only; nothing allocates. */
+bool gw_hs_admit(gw *w, gw_leg *l);
+void gw_hs_end(gw *w, gw_leg *l);
+void gw_hs_pump(gw *w);
 /* Adds every worker's counters and the root's into out (any thread). */
 void gw_metrics_sum(gw *root, gw_metrics *out);
 

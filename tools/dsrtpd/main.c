@@ -3,7 +3,7 @@
  *   dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR
  *          --port-min N --port-max N [--timeout SECONDS] [--max-calls N] [--log FILE]
  *          [--workers N] [--io auto|uring|epoll] [--delete-delay SECONDS]
- *          [--foreground] [--verbose]
+ *          [--max-handshakes N] [--foreground] [--verbose]
  *
  * The main thread runs an epoll loop over the ng socket(s) and a signalfd; --workers
  * threads (default: one per online core) each run a loop over the leg sockets of the calls
@@ -36,10 +36,14 @@ static int usage(void)
             "usage: dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR\n"
             "              --port-min N --port-max N [--timeout SECONDS] [--max-calls N]\n"
             "              [--log FILE] [--workers N] [--io auto|uring|epoll]\n"
-            "              [--delete-delay SECONDS] [--foreground] [--verbose]\n"
+            "              [--delete-delay SECONDS] [--max-handshakes N] [--foreground]\n"
+            "              [--verbose]\n"
             "  --delete-delay SECONDS  an ng delete without a delete-delay key of its own\n"
             "                          keeps relaying the call that long first (default 0:\n"
-            "                          at once); an offer or answer meanwhile revives it\n");
+            "                          at once); an offer or answer meanwhile revives it\n"
+            "  --max-handshakes N      DTLS handshakes each worker runs at once (default %u;\n"
+            "                          0: no cap); more legs wait for a free slot\n",
+            GW_MAX_HANDSHAKES_DEFAULT);
     return 2;
 }
 
@@ -64,10 +68,12 @@ static int parse_args(int argc, char **argv, gw_config *c)
         {"foreground", no_argument, NULL, 'f'},      {"verbose", no_argument, NULL, 'v'},
         {"workers", required_argument, NULL, 'w'},   {"io", required_argument, NULL, 'o'},
         {"delete-delay", required_argument, NULL, 'd'},
+        {"max-handshakes", required_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     *c = (gw_config){.timeout = 60, .max_calls = 10000,
+                     .max_handshakes = GW_MAX_HANDSHAKES_DEFAULT,
                      .workers = cores < 1 ? 1u : cores > GW_WORKERS_MAX ? GW_WORKERS_MAX
                                                                         : (unsigned)cores};
     int opt;
@@ -113,6 +119,15 @@ static int parse_args(int argc, char **argv, gw_config *c)
                 return -1;
             }
             c->delete_delay = (unsigned)v;
+            break;
+        }
+        case 'x': {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v > 1000000) {
+                return -1;
+            }
+            c->max_handshakes = (unsigned)v;
             break;
         }
         case 'f': break;
@@ -273,9 +288,9 @@ int main(int argc, char **argv)
         return 1;
     }
     gw_log("info", "msg=\"started\" ng=%s http=%s interface=%s ports=%u-%u timeout=%u "
-                   "workers=%u",
+                   "workers=%u max_handshakes=%u",
            g.cfg.listen_ng, g.cfg.listen_http, g.cfg.interface, g.cfg.port_min,
-           g.cfg.port_max, g.cfg.timeout, g.cfg.workers);
+           g.cfg.port_max, g.cfg.timeout, g.cfg.workers, g.cfg.max_handshakes);
     run(&g, ng_fd, sig_fd);
     gw_workers_stop(&g);
     gw_metrics_stop();

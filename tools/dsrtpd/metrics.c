@@ -94,6 +94,17 @@ static size_t render(gw_metrics *m, char *buf, size_t cap)
     put(&o, "# TYPE dsrtpd_dtls_handshakes_total counter\n");
     put(&o, "dsrtpd_dtls_handshakes_total{result=\"ok\"} %llu\n", ld(&m->dtls_ok));
     put(&o, "dsrtpd_dtls_handshakes_total{result=\"failed\"} %llu\n", ld(&m->dtls_failed));
+    put(&o, "# HELP dsrtpd_dtls_handshakes_in_progress DTLS handshakes running now "
+            "(--max-handshakes caps them per worker).\n"
+            "# TYPE dsrtpd_dtls_handshakes_in_progress gauge\n"
+            "dsrtpd_dtls_handshakes_in_progress %llu\n", ld(&m->dtls_running));
+    put(&o, "# HELP dsrtpd_dtls_handshakes_queued DTLS legs waiting for a handshake slot.\n"
+            "# TYPE dsrtpd_dtls_handshakes_queued gauge\n"
+            "dsrtpd_dtls_handshakes_queued %llu\n", ld(&m->dtls_queued));
+    put(&o, "# HELP dsrtpd_dtls_handshakes_in_progress_max The most DTLS handshakes that ran at "
+            "once since start (summed over workers).\n"
+            "# TYPE dsrtpd_dtls_handshakes_in_progress_max gauge\n"
+            "dsrtpd_dtls_handshakes_in_progress_max %llu\n", ld(&m->dtls_running_peak));
     put(&o, "# HELP dsrtpd_dtls_handshake_seconds Completed DTLS handshake durations.\n"
             "# TYPE dsrtpd_dtls_handshake_seconds histogram\n");
     for (size_t i = 0; i < 8; i++) {

@@ -33,6 +33,7 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
         break;
     case DSRTP_SESSION_EV_KEYS_READY: {
         l->ready = true;
+        gw_hs_end(g, l); /* its handshake slot frees (--max-handshakes) */
         if (l->keying == DSRTP_KEYING_DTLS) {
             g->trim_due = true;
             g->handshakes_in_tick++;
@@ -59,6 +60,7 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
     case DSRTP_SESSION_EV_FAILED:
         l->failed = true;
         l->ready = false;
+        gw_hs_end(g, l);
         if (l->keying == DSRTP_KEYING_DTLS) {
             gw_metrics_dtls(g, 0, false);
         }
@@ -68,6 +70,7 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
     case DSRTP_SESSION_EV_CLOSED:
         l->closed = true;
         l->ready = false;
+        gw_hs_end(g, l);
         gw_log("info", "msg=\"peer closed the leg\" call=\"%s\" leg=%s", l->call->callid, side);
         break;
     }

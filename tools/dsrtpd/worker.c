@@ -77,6 +77,101 @@ static void trim_heap(gw *w, dsrtp_time now)
            (unsigned long long)(dsrtp_io_now() - now));
 }
 
+/* --max-handshakes. While it runs, a DTLS handshake holds some 90 KB of OpenSSL state; a
+ * burst of calls whose handshakes all ran at once leaves the worker's arena fragmented
+ * (the calls' long-lived allocations interleaved with the freed handshake memory, which
+ * malloc_trim cannot give back), so a burst costs RSS for good. So at most max_handshakes
+ * run at once per worker; a leg beyond that is configured (its session exists: it answers
+ * ICE checks and holds an early ClientHello) but not started, and waits on the worker's
+ * queue, oldest first. Its handshake timeout counts from the real start, and the call's
+ * media timeout does not run while it waits (call.c). A slot frees when the handshake
+ * completes or fails, or the leg goes away; the loop then starts the next leg (gw_hs_pump),
+ * outside the packet path. The queue is intrusive: nothing here allocates. */
+static void hs_gauges(gw *w)
+{
+    if (w->hs_running > w->hs_peak) {
+        w->hs_peak = w->hs_running;
+        atomic_store_explicit(&w->m.dtls_running_peak, w->hs_peak, memory_order_relaxed);
+    }
+    atomic_store_explicit(&w->m.dtls_running, w->hs_running, memory_order_relaxed);
+    atomic_store_explicit(&w->m.dtls_queued, w->hs_waiting, memory_order_relaxed);
+}
+
+static void hs_unlink(gw *w, gw_leg *l)
+{
+    if (l->hs_prev != NULL) {
+        l->hs_prev->hs_next = l->hs_next;
+    } else {
+        w->hs_head = l->hs_next;
+    }
+    if (l->hs_next != NULL) {
+        l->hs_next->hs_prev = l->hs_prev;
+    } else {
+        w->hs_tail = l->hs_prev;
+    }
+    l->hs_prev = NULL;
+    l->hs_next = NULL;
+    l->hs_queued = false;
+    w->hs_waiting--;
+}
+
+bool gw_hs_admit(gw *w, gw_leg *l)
+{
+    if (l->hs_slot) {
+        return true;
+    }
+    if (l->hs_queued) {
+        return false; /* keeps its place */
+    }
+    if (w->cfg.max_handshakes == 0 || w->hs_running < w->cfg.max_handshakes) {
+        l->hs_slot = true;
+        w->hs_running++;
+        hs_gauges(w);
+        return true;
+    }
+    l->hs_queued = true;
+    l->hs_next = NULL;
+    l->hs_prev = w->hs_tail;
+    if (w->hs_tail != NULL) {
+        w->hs_tail->hs_next = l;
+    } else {
+        w->hs_head = l;
+    }
+    w->hs_tail = l;
+    w->hs_waiting++;
+    hs_gauges(w);
+    gw_log("debug", "msg=\"DTLS handshake queued\" call=\"%s\" leg=%s running=%u waiting=%zu",
+           l->call->callid, l->idx == 0 ? "A" : "B", w->hs_running, w->hs_waiting);
+    return false;
+}
+
+void gw_hs_end(gw *w, gw_leg *l)
+{
+    if (l->hs_slot) {
+        l->hs_slot = false;
+        w->hs_running--;
+        hs_gauges(w);
+    } else if (l->hs_queued) {
+        hs_unlink(w, l);
+        hs_gauges(w);
+    }
+}
+
+void gw_hs_pump(gw *w)
+{
+    while (w->hs_head != NULL && !w->stopping &&
+           (w->cfg.max_handshakes == 0 || w->hs_running < w->cfg.max_handshakes)) {
+        gw_leg *l = w->hs_head;
+        hs_unlink(w, l);
+        l->hs_slot = true;
+        w->hs_running++;
+        hs_gauges(w);
+        if (gw_leg_start_queued(w, l) != 0) {
+            gw_hs_end(w, l);
+        }
+    }
+}
+
 static void epoll_round(gw *w, int timeout_ms)
 {
     struct epoll_event evs[WORKER_EVENTS];
@@ -153,6 +248,7 @@ static void *worker_main(void *arg)
         }
         w->trim_due = w->dead_calls != NULL || w->trim_due;
         gw_call_reap(w);
+        gw_hs_pump(w);
     }
     gw_calls_close_all(w);
     gw_call_reap(w);

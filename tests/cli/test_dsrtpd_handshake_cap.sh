@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# dsrtpd --max-handshakes: with a cap of 2 on one worker, 8 calls answered at once (a
+# WebRTC-like DTLS-SRTP offerer, `dsrtp peer`, towards a plain RTP trunk, as scenario 1 of
+# test_dsrtpd_relay.sh) all connect: both peers of every call exit 0 (keys agreed, RTP
+# both ways). Every answer is sent before any offerer may read its own (the answered SDP
+# goes into place only afterwards), so the offerers cannot finish a handshake while the
+# answers arrive: 2 legs start and 6 must queue. /metrics must then show 8 completed
+# handshakes, at most 2 ever running at once (exactly 2: the cap was reached), none left
+# running or queued; the log must show 6 legs queued.
+#
+# usage: bash test_dsrtpd_handshake_cap.sh BUILD_DIR   (env DSRTP_SOURCE_DIR: the source tree)
+set -u
+
+BUILD=${1:?usage: test_dsrtpd_handshake_cap.sh BUILD_DIR}
+SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+DSRTP=$BUILD/dsrtp
+DSRTPD=$BUILD/dsrtpd
+PY=/usr/bin/python3
+NG_CLIENT=$SRC/tests/peers/ng_client.py
+CALLS=8
+CAP=2
+RUN_SECONDS=30
+
+source "$SRC/tests/cli/lib.sh" dsrtpd-hscap
+
+free_ports() { # prints a free UDP port, a free TCP port, and the base of 40 free UDP ports
+    $PY - <<'EOF'
+import random, socket
+def free(kind):
+    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]; s.close(); return p
+def block():
+    for _ in range(200):
+        base = random.randrange(20000, 59000, 2)
+        socks = []
+        try:
+            for p in range(base, base + 40):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", p)); socks.append(s)
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks: s.close()
+    return 0
+print(free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM), block())
+EOF
+}
+
+read -r NG_PORT HTTP_PORT MEDIA_BASE < <(free_ports)
+NG=127.0.0.1:$NG_PORT
+LOG=$WORK/dsrtpd.log
+"$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
+    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --log "$LOG" \
+    --workers 1 --max-handshakes $CAP --verbose 2>"$WORK/dsrtpd.err" &
+DAEMON=$!
+ng() { $PY "$NG_CLIENT" "$NG" "$@"; }
+for ((i = 0; i < 50; i++)); do
+    ng '{"command":"ping"}' --timeout 0.2 2>/dev/null | grep -q pong && break
+    sleep 0.1
+done
+
+declare -a OFFERER ANSWERER
+FLAGS=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
+# Offers: every call's offerer up and its offer through the gateway, then its answerer.
+for ((i = 0; i < CALLS; i++)); do
+    D=$WORK/call$i
+    mkdir -p "$D"
+    "$DSRTP" peer --role offer --local-sdp "$D/offer.sdp" --remote-sdp "$D/answer_in.sdp" \
+        --duration 3 --keying dtls --trace >"$D/offer.out" 2>"$D/offer.err" &
+    OFFERER[i]=$!
+    if ! wait_file "$D/offer.sdp" 15 "${OFFERER[i]}"; then
+        fail "call$i: offerer wrote no SDP"
+        continue
+    fi
+    ng "{\"command\":\"offer\",\"call-id\":\"cap$i\",\"from-tag\":\"cap$i-a\"$FLAGS}" \
+        --sdp-file "$D/offer.sdp" --out-sdp "$D/offer_in.sdp" >"$D/ng_offer.json"
+    grep -q '"result": "ok"' "$D/ng_offer.json" || fail "call$i: ng offer ($(cat "$D/ng_offer.json"))"
+    "$DSRTP" peer --role answer --local-sdp "$D/answer.sdp" --remote-sdp "$D/offer_in.sdp" \
+        --duration 5 --keying none --echo --trace >"$D/answer.out" 2>"$D/answer.err" &
+    ANSWERER[i]=$!
+done
+# Answers: all of them before any offerer sees its own.
+for ((i = 0; i < CALLS; i++)); do
+    D=$WORK/call$i
+    if ! wait_file "$D/answer.sdp" 15; then
+        fail "call$i: answerer wrote no SDP"
+        continue
+    fi
+    ng "{\"command\":\"answer\",\"call-id\":\"cap$i\",\"from-tag\":\"cap$i-a\",\"to-tag\":\"cap$i-b\"}" \
+        --sdp-file "$D/answer.sdp" --out-sdp "$D/answer_staged.sdp" >"$D/ng_answer.json"
+    grep -q '"result": "ok"' "$D/ng_answer.json" || fail "call$i: ng answer ($(cat "$D/ng_answer.json"))"
+done
+queued=$(grep -c 'msg="DTLS handshake queued"' "$LOG")
+[ "$queued" -eq $((CALLS - CAP)) ] && pass "$queued DTLS legs queued behind the first $CAP" ||
+    fail "DTLS legs queued: $queued, expected $((CALLS - CAP))"
+for ((i = 0; i < CALLS; i++)); do
+    mv "$WORK/call$i/answer_staged.sdp" "$WORK/call$i/answer_in.sdp" 2>/dev/null
+done
+ok=0
+for ((i = 0; i < CALLS; i++)); do
+    wait_pid "${OFFERER[i]}" $RUN_SECONDS
+    orc=$?
+    wait_pid "${ANSWERER[i]}" $RUN_SECONDS
+    arc=$?
+    if [ $orc -eq 0 ] && [ $arc -eq 0 ]; then
+        ok=$((ok + 1))
+    else
+        echo "  call$i: offerer exit $orc ($(tail -n 1 "$WORK/call$i/offer.out")), answerer exit $arc"
+    fi
+done
+[ $ok -eq $CALLS ] && pass "all $CALLS calls connected (both peers exit 0)" ||
+    fail "$ok of $CALLS calls connected"
+
+M=$WORK/metrics.txt
+$PY -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$HTTP_PORT/metrics', timeout=3).read().decode())" >"$M" 2>/dev/null
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$M"; }
+hs=$(metric 'dsrtpd_dtls_handshakes_total{result="ok"}')
+peak=$(metric dsrtpd_dtls_handshakes_in_progress_max)
+[ "${hs:-0}" -eq $CALLS ] && pass "metrics: $hs DTLS handshakes completed" ||
+    fail "metrics: DTLS handshakes completed (${hs:-none}, expected $CALLS)"
+[ "${peak:-99}" -eq $CAP ] && pass "metrics: at most $CAP handshakes ran at once ($peak)" ||
+    fail "metrics: most handshakes at once ${peak:-none}, cap $CAP"
+[ "$(metric dsrtpd_dtls_handshakes_in_progress)" = 0 ] &&
+    [ "$(metric dsrtpd_dtls_handshakes_queued)" = 0 ] &&
+    pass "metrics: no handshake left running or queued" ||
+    fail "metrics: handshakes left running ($(metric dsrtpd_dtls_handshakes_in_progress)) or queued ($(metric dsrtpd_dtls_handshakes_queued))"
+
+for ((i = 0; i < CALLS; i++)); do
+    ng "{\"command\":\"delete\",\"call-id\":\"cap$i\",\"from-tag\":\"cap$i-a\"}" >/dev/null
+done
+kill -TERM $DAEMON
+wait_pid $DAEMON 10
+rc=$?
+[ $rc -eq 0 ] && pass "SIGTERM: dsrtpd exits 0" || fail "SIGTERM: dsrtpd exit $rc"
+
+echo "$((checks - failures))/$checks checks passed"
+[ $failures -eq 0 ]
