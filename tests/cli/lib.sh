@@ -53,3 +53,29 @@ wait_file() {
     done
     return 1
 }
+
+# For the gateway tests: prints a free UDP port (ng), a free TCP port (HTTP) and the base of
+# $1 consecutive free UDP ports (even, for media), all on 127.0.0.1; 0 as base when none.
+gw_free_ports() {
+    ${PY:-/usr/bin/python3} - "$1" <<'PYEOF'
+import random, socket, sys
+n = int(sys.argv[1])
+def free(kind):
+    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]; s.close(); return p
+def block():
+    for _ in range(200):
+        base = random.randrange(20000, 59000, 2)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", p)); socks.append(s)
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks: s.close()
+    return 0
+print(free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM), block())
+PYEOF
+}

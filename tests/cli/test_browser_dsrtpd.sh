@@ -86,30 +86,9 @@ fi
 
 source "$SRC/tests/cli/lib.sh" browser-dsrtpd
 
-free_ports() { # a free UDP port, a free TCP port, the base of 20 free UDP ports
-    $PY - <<'PYEOF'
-import random, socket
-def free(kind):
-    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]; s.close(); return p
-def block():
-    for _ in range(200):
-        base = random.randrange(20000, 59000, 2); socks = []
-        try:
-            for p in range(base, base + 20):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", p)); socks.append(s)
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks: s.close()
-    return 0
-print(free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM), block())
-PYEOF
-}
 
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(free_ports)
+read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 20)
 NG=127.0.0.1:$NG_PORT
 "$BUILD/dsrtpd" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
     --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 19)) --timeout 30 --log "$WORK/dsrtpd.log" \

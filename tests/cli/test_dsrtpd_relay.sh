@@ -32,30 +32,8 @@ RUN_SECONDS=25
 source "$SRC/tests/cli/lib.sh" dsrtpd-relay
 
 
-free_ports() { # prints a free UDP port, a free TCP port, and the base of 40 free UDP ports
-    $PY - <<'EOF'
-import random, socket
-def free(kind):
-    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]; s.close(); return p
-def block():
-    for _ in range(200):
-        base = random.randrange(20000, 59000, 2)
-        socks = []
-        try:
-            for p in range(base, base + 40):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", p)); socks.append(s)
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks: s.close()
-    return 0
-print(free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM), block())
-EOF
-}
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(free_ports)
+read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 40)
 NG=127.0.0.1:$NG_PORT
 LOG=$WORK/dsrtpd.log
 "$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \

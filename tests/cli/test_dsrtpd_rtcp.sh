@@ -28,26 +28,7 @@ RUN_SECONDS=15
 source "$SRC/tests/cli/lib.sh" dsrtpd-rtcp
 
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <($PY - <<'EOF'
-import random, socket
-def free(kind):
-    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]; s.close(); return p
-ng, http = free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM)
-for _ in range(200):
-    base = random.randrange(20000, 29000, 2)
-    socks = []
-    try:
-        for p in range(base, base + 20):
-            t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); t.bind(("127.0.0.1", p)); socks.append(t)
-        break
-    except OSError:
-        base = 0
-    finally:
-        for t in socks: t.close()
-print(ng, http, base)
-EOF
-)
+read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 20)
 NG=127.0.0.1:$NG_PORT
 LOG=$WORK/dsrtpd.log
 "$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 --port-min "$MEDIA_BASE" \
