@@ -184,20 +184,24 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_stun_write(const dsrtp_stun_msg *m,
 #define DSRTP_ICE_GEN_PWD_LEN 24
 /** RFC 7675 §5.1: consent expires 30 s after the last valid check. */
 #define DSRTP_ICE_DEFAULT_CONSENT_TIMEOUT 30000000u
-#define DSRTP_ICE_DEFAULT_QUEUE_DEPTH 16
+/** Responses held until polled. Each answers a check and is normally polled out right
+ *  after it, so a few cover a burst; a full queue drops the new response like a lost packet
+ *  (the peer retransmits its check). Every slot costs ~170 bytes per agent. */
+#define DSRTP_ICE_DEFAULT_QUEUE_DEPTH 4
 #define DSRTP_ICE_MAX_QUEUE_DEPTH 256
 /** Largest response the agent builds (a 420 listing DSRTP_STUN_MAX_ATTRS types). */
 #define DSRTP_ICE_MAX_RESPONSE 256
 
 /** Agent settings; start from dsrtp_ice_lite_cfg_init. Strings are NUL-terminated and
- *  copied by dsrtp_ice_lite_new. Credentials use the ice-char set (ALPHA DIGIT + /). */
+ *  copied by dsrtp_ice_lite_new (remote_pwd is only validated, see set_remote).
+ *  Credentials use the ice-char set (ALPHA DIGIT + /). */
 typedef struct dsrtp_ice_lite_cfg {
     const char *local_ufrag;    /* NULL: generate DSRTP_ICE_GEN_UFRAG_LEN random chars */
     const char *local_pwd;      /* NULL: generate DSRTP_ICE_GEN_PWD_LEN random chars */
     const char *remote_ufrag;   /* NULL: set later (dsrtp_ice_lite_set_remote) */
     const char *remote_pwd;     /* given with remote_ufrag */
     dsrtp_time consent_timeout; /* > 0; default DSRTP_ICE_DEFAULT_CONSENT_TIMEOUT */
-    size_t queue_depth;         /* responses held; 1..DSRTP_ICE_MAX_QUEUE_DEPTH, default 16 */
+    size_t queue_depth;         /* responses held; 1..DSRTP_ICE_MAX_QUEUE_DEPTH, default 4 */
 } dsrtp_ice_lite_cfg;
 
 /** Fills cfg with the defaults above (all credentials NULL). */
@@ -271,9 +275,9 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_ice_lite_new(const dsrtp_ice_lite_cfg
 /** Wipes the passwords and frees the agent. NULL is a no-op. */
 DSRTP_API void dsrtp_ice_lite_free(dsrtp_ice_lite *ice);
 
-/** Sets the peer's a=ice-ufrag / a=ice-pwd (copied) when they were not in the config or
- *  changed. The remote ufrag is checked against the second half of USERNAME from then on;
- *  a lite agent never signs with the remote password but keeps it (and wipes it on free).
+/** Sets the peer's a=ice-ufrag / a=ice-pwd when they were not in the config or changed.
+ *  The remote ufrag is copied and checked against the second half of USERNAME from then on;
+ *  the remote password is validated but not kept (a lite agent never signs with it).
  *  DSRTP_ERR_INVALID_ARG for credentials outside the ranges above (nothing changes). */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_ice_lite_set_remote(dsrtp_ice_lite *ice,
                                                                const char *ufrag,
@@ -283,9 +287,9 @@ DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_ice_lite_set_remote(dsrtp_ice_lite *i
  *  dsrtp_ice_lite_new) and the peer's new ones (copied; both NULL: not known yet, any remote
  *  ufrag is taken until dsrtp_ice_lite_set_remote). From then on only checks under the new
  *  credentials authenticate; the selected address, consent timer and queued responses stay,
- *  so media continues on the current path until a new check nominates. Old passwords are
- *  wiped. DSRTP_ERR_INVALID_ARG for NULL ice or credentials outside the ranges above,
- *  DSRTP_ERR_CLOSED after consent was lost, DSRTP_ERR_CRYPTO if the RNG fails: nothing
+ *  so media continues on the current path until a new check nominates. The old local
+ *  password is wiped. DSRTP_ERR_INVALID_ARG for NULL ice or credentials outside the ranges
+ *  above, DSRTP_ERR_CLOSED after consent was lost, DSRTP_ERR_CRYPTO if the RNG fails: nothing
  *  changes on any error. */
 DSRTP_API DSRTP_MUST_CHECK dsrtp_err dsrtp_ice_lite_restart(dsrtp_ice_lite *ice,
                                                             const char *local_ufrag,

@@ -1,15 +1,36 @@
 /* The ICE-lite agent (RFC 8445 §2.5, §7.3; RFC 7675): answers authenticated Binding
  * requests, follows nomination and tracks consent. The response queue is a ring of fixed
- * slots allocated in dsrtp_ice_lite_new; events are two flags, so neither can grow. */
+ * slots allocated with the agent in dsrtp_ice_lite_new (one block); events are two flags,
+ * so neither can grow.
+ *
+ * Memory: one agent per WebRTC leg, so its size counts per call. Responses are polled out
+ * right after the check that caused them, so the default ring is short, and each slot holds
+ * the largest response this agent can build rather than any STUN message. The peer's
+ * password is validated but not kept: a lite agent never signs with it. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stun/stun_int.h"
 
+/* The largest response the agent writes (RFC 8489 §14: 4-byte attribute headers, values
+ * padded to 4): a 420 with a 20-byte header, ERROR-CODE (4 + 4 + "Unknown Attribute"
+ * padded to 20), UNKNOWN-ATTRIBUTES listing DSRTP_STUN_MAX_ATTRS types, MESSAGE-INTEGRITY
+ * (4 + 20) and FINGERPRINT (4 + 4). A success with an IPv6 XOR-MAPPED-ADDRESS is 76 and a
+ * 487 is 84. enqueue fails with DSRTP_ERR_INTERNAL if this is ever short. */
+#define ICE_REASON_420 "Unknown Attribute"
+#define ICE_REASON_487 "Role Conflict"
+#define ICE_PAD4(n) (((n) + 3u) & ~(size_t)3u)
+#define ICE_SLOT_DATA                                                                     \
+    (20u + (8u + ICE_PAD4(sizeof ICE_REASON_420 - 1u)) +                                  \
+     (4u + ICE_PAD4(2u * DSRTP_STUN_MAX_ATTRS)) + 24u + 8u)
+static_assert(ICE_SLOT_DATA <= DSRTP_ICE_MAX_RESPONSE, "DSRTP_ICE_MAX_RESPONSE too small");
+static_assert(sizeof ICE_REASON_487 <= sizeof ICE_REASON_420, "420 is the longest reason");
+
 typedef struct ice_slot {
     dsrtp_addr to;
-    size_t len;
-    uint8_t data[DSRTP_ICE_MAX_RESPONSE];
+    uint16_t len;
+    uint8_t data[ICE_SLOT_DATA];
 } ice_slot;
 
 struct dsrtp_ice_lite {
@@ -19,8 +40,6 @@ struct dsrtp_ice_lite {
     size_t local_pwd_len;
     char remote_ufrag[DSRTP_ICE_MAX_UFRAG + 1];
     size_t remote_ufrag_len; /* 0: not known yet */
-    char remote_pwd[DSRTP_ICE_MAX_PWD + 1];
-    size_t remote_pwd_len;
     dsrtp_time consent_timeout;
     dsrtp_time now;        /* the latest time seen */
     dsrtp_time last_valid; /* when consent was last refreshed */
@@ -30,11 +49,11 @@ struct dsrtp_ice_lite {
     dsrtp_addr selected;
     bool ev_selected; /* report the (current) selected address */
     bool ev_lost;     /* report consent loss */
-    ice_slot *queue;
     size_t depth;
     size_t head;
     size_t count;
     dsrtp_ice_stats stats;
+    ice_slot queue[]; /* depth slots, allocated with the agent */
 };
 
 void dsrtp_ice_lite_cfg_init(dsrtp_ice_lite_cfg *cfg)
@@ -86,14 +105,14 @@ static bool remote_valid(const char *ufrag, const char *pwd)
                                 DSRTP_ICE_MIN_PWD, DSRTP_ICE_MAX_PWD);
 }
 
-static void set_remote(dsrtp_ice_lite *ice, const char *ufrag, const char *pwd)
+/* Only the ufrag is kept: it is checked in USERNAME. The password was validated by
+ * remote_valid (a malformed SDP is still refused) but a lite agent never signs with it
+ * (RFC 8445 §2.5: it sends no checks), so it is not stored. */
+static void set_remote(dsrtp_ice_lite *ice, const char *ufrag)
 {
-    dsrtp_wipe(ice->remote_pwd, sizeof ice->remote_pwd);
-    /* Both were validated by remote_valid, so these copies succeed. */
+    /* Validated by remote_valid, so this copy succeeds. */
     (void)copy_cred(ice->remote_ufrag, &ice->remote_ufrag_len, ufrag, DSRTP_ICE_MIN_UFRAG,
                     DSRTP_ICE_MAX_UFRAG);
-    (void)copy_cred(ice->remote_pwd, &ice->remote_pwd_len, pwd, DSRTP_ICE_MIN_PWD,
-                    DSRTP_ICE_MAX_PWD);
 }
 
 dsrtp_err dsrtp_ice_lite_new(const dsrtp_ice_lite_cfg *cfg, dsrtp_ice_lite **out)
@@ -106,13 +125,10 @@ dsrtp_err dsrtp_ice_lite_new(const dsrtp_ice_lite_cfg *cfg, dsrtp_ice_lite **out
     DSRTP_CHECK(!has_remote || remote_valid(cfg->remote_ufrag, cfg->remote_pwd),
                 DSRTP_ERR_INVALID_ARG);
 
-    dsrtp_ice_lite *ice = calloc(1, sizeof *ice);
+    /* queue_depth <= DSRTP_ICE_MAX_QUEUE_DEPTH, so this cannot overflow. */
+    dsrtp_ice_lite *ice = calloc(1, sizeof *ice + cfg->queue_depth * sizeof(ice_slot));
     DSRTP_CHECK(ice != NULL, DSRTP_ERR_NO_MEMORY);
-    dsrtp_err err = DSRTP_ERR_NO_MEMORY;
-    ice->queue = calloc(cfg->queue_depth, sizeof *ice->queue);
-    if (ice->queue == NULL) {
-        goto out;
-    }
+    dsrtp_err err;
     ice->depth = cfg->queue_depth;
     ice->consent_timeout = cfg->consent_timeout;
     err = local_cred(ice->local_ufrag, &ice->local_ufrag_len, cfg->local_ufrag,
@@ -126,7 +142,7 @@ dsrtp_err dsrtp_ice_lite_new(const dsrtp_ice_lite_cfg *cfg, dsrtp_ice_lite **out
         goto out;
     }
     if (has_remote) {
-        set_remote(ice, cfg->remote_ufrag, cfg->remote_pwd);
+        set_remote(ice, cfg->remote_ufrag);
     }
     *out = ice;
     return DSRTP_OK;
@@ -140,15 +156,14 @@ void dsrtp_ice_lite_free(dsrtp_ice_lite *ice)
     if (ice == NULL) {
         return;
     }
-    free(ice->queue);
-    dsrtp_wipe(ice, sizeof *ice);
+    dsrtp_wipe(ice, sizeof *ice + ice->depth * sizeof(ice_slot));
     free(ice);
 }
 
 dsrtp_err dsrtp_ice_lite_set_remote(dsrtp_ice_lite *ice, const char *ufrag, const char *pwd)
 {
     DSRTP_CHECK(ice != NULL && remote_valid(ufrag, pwd), DSRTP_ERR_INVALID_ARG);
-    set_remote(ice, ufrag, pwd);
+    set_remote(ice, ufrag);
     return DSRTP_OK;
 }
 
@@ -184,13 +199,11 @@ dsrtp_err dsrtp_ice_lite_restart(dsrtp_ice_lite *ice, const char *local_ufrag,
         memcpy(ice->local_pwd, pwd, pwd_len + 1);
         ice->local_pwd_len = pwd_len;
         if (has_remote) {
-            set_remote(ice, remote_ufrag, remote_pwd);
+            set_remote(ice, remote_ufrag);
         } else {
             /* Not known yet (we offered the restart): any ufrag until set_remote. */
             dsrtp_wipe(ice->remote_ufrag, sizeof ice->remote_ufrag);
-            dsrtp_wipe(ice->remote_pwd, sizeof ice->remote_pwd);
             ice->remote_ufrag_len = 0;
-            ice->remote_pwd_len = 0;
         }
         ice->stats.restarts++;
     }
@@ -286,7 +299,7 @@ static dsrtp_err enqueue(dsrtp_ice_lite *ice, const dsrtp_addr *to, const dsrtp_
                                      true, s->data, sizeof s->data, &n);
     DSRTP_CHECK(err == DSRTP_OK, DSRTP_ERR_INTERNAL);
     s->to = *to;
-    s->len = n;
+    s->len = (uint16_t)n; /* n <= sizeof s->data */
     ice->count++;
     return DSRTP_OK;
 }
@@ -387,7 +400,7 @@ dsrtp_err dsrtp_ice_lite_handle_datagram(dsrtp_ice_lite *ice, dsrtp_time now,
     }
     if (m.unhandled_count > 0) {
         /* RFC 8489 §6.3.1: comprehension-required attributes we do not know. */
-        DSRTP_TRY(answer_error(ice, from, &m, 420, "Unknown Attribute"));
+        DSRTP_TRY(answer_error(ice, from, &m, 420, ICE_REASON_420));
         ice->stats.unknown_attributes++;
         return DSRTP_OK;
     }
@@ -395,7 +408,7 @@ dsrtp_err dsrtp_ice_lite_handle_datagram(dsrtp_ice_lite *ice, dsrtp_time now,
         /* RFC 8445 §7.3.1.1: both sides think they are controlled. A lite agent cannot
          * take the controlling role (§6.1.1), so it always keeps its role and answers
          * 487, as if its tie-breaker were the larger. */
-        DSRTP_TRY(answer_error(ice, from, &m, 487, "Role Conflict"));
+        DSRTP_TRY(answer_error(ice, from, &m, 487, ICE_REASON_487));
         ice->stats.role_conflicts++;
         return DSRTP_OK;
     }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include <dsrtp/srtp.h>
+#include <dsrtp/stun.h>
 
 #include "harness/alloc_count.h" /* after a libc header: it tests __GLIBC__ */
 #include "harness/check.h"
@@ -26,6 +27,12 @@
 #define BUDGET_SDES_CM 8704
 #define BUDGET_SDES_GCM 9728
 #define BUDGET_DTLS_GCM 12800
+/* ICE-lite, on every WebRTC leg: the agent alone measured 1,648 B (its struct with the
+ * local and remote ufrag buffers plus DSRTP_ICE_DEFAULT_QUEUE_DEPTH response slots, one
+ * allocation; it was ~5.9 KB with 16 slots of 288 B), a plain session with ICE 2,448 B
+ * (the agent and the validated-address table on top of BUDGET_PLAIN's session). */
+#define BUDGET_ICE_AGENT 2048
+#define BUDGET_PLAIN_ICE 3072
 
 static dsrtp_cert *cert_a;
 static dsrtp_cert *cert_b;
@@ -78,10 +85,11 @@ static const uint8_t key_a[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
 static const uint8_t key_b[32] = {31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17,
                                   16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
 
-static dsrtp_err started(dsrtp_keying k, dsrtp_profile p, dsrtp_session **out)
+static dsrtp_err started(dsrtp_keying k, dsrtp_profile p, bool ice, dsrtp_session **out)
 {
     dsrtp_session_cfg cfg;
     dsrtp_session_cfg_init(&cfg);
+    cfg.ice = ice;
     cfg.keying = k;
     cfg.remote.has_addr = true;
     cfg.remote.addr = sl_addr("127.0.0.1:20000");
@@ -106,12 +114,12 @@ static dsrtp_err started(dsrtp_keying k, dsrtp_profile p, dsrtp_session **out)
 }
 
 /* Heap per started session of keying k (profile p for SDES); fails over budget. */
-static bool measure_started(const char *what, dsrtp_keying k, dsrtp_profile p,
+static bool measure_started(const char *what, dsrtp_keying k, dsrtp_profile p, bool ice,
                             long long budget)
 {
     dsrtp_session *s[SESSIONS] = {0};
     for (int i = 0; i < WARMUP; i++) {
-        if (started(k, p, &s[0]) != DSRTP_OK) {
+        if (started(k, p, ice, &s[0]) != DSRTP_OK) {
             return false;
         }
         dsrtp_session_free(s[0]);
@@ -119,7 +127,7 @@ static bool measure_started(const char *what, dsrtp_keying k, dsrtp_profile p,
     size_t before = in_use();
     bool ok = true;
     for (size_t i = 0; i < SESSIONS && ok; i++) {
-        ok = started(k, p, &s[i]) == DSRTP_OK &&
+        ok = started(k, p, ice, &s[i]) == DSRTP_OK &&
              dsrtp_session_get_state(s[i]) == DSRTP_SESSION_READY;
     }
     size_t after = in_use();
@@ -163,7 +171,7 @@ static bool measure_srtp(const char *what, dsrtp_profile p, bool rx)
 static void test_session_plain_holds_under_1_kib(void)
 {
     CHECK(measure_started("plain RTP session, started", DSRTP_KEYING_NONE, DSRTP_PROFILE_NONE,
-                          BUDGET_PLAIN));
+                          false, BUDGET_PLAIN));
 }
 
 static void test_session_sdes_holds_under_budget(void)
@@ -173,11 +181,51 @@ static void test_session_sdes_holds_under_budget(void)
         measure_srtp("  srtp_tx AES_CM_128_HMAC_SHA1_80", DSRTP_AES_CM_128_HMAC_SHA1_80, false),
         measure_srtp("  srtp_rx AES_CM_128_HMAC_SHA1_80", DSRTP_AES_CM_128_HMAC_SHA1_80, true),
         measure_started("SDES session AES_CM_128_HMAC_SHA1_80", DSRTP_KEYING_SDES,
-                        DSRTP_AES_CM_128_HMAC_SHA1_80, BUDGET_SDES_CM),
+                        DSRTP_AES_CM_128_HMAC_SHA1_80, false, BUDGET_SDES_CM),
         measure_srtp("  srtp_tx AEAD_AES_256_GCM", DSRTP_AEAD_AES_256_GCM, false),
         measure_srtp("  srtp_rx AEAD_AES_256_GCM", DSRTP_AEAD_AES_256_GCM, true),
         measure_started("SDES session AEAD_AES_256_GCM", DSRTP_KEYING_SDES,
-                        DSRTP_AEAD_AES_256_GCM, BUDGET_SDES_GCM),
+                        DSRTP_AEAD_AES_256_GCM, false, BUDGET_SDES_GCM),
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        CHECK(ok[i]);
+    }
+}
+
+/* ---- ICE-lite: one agent per WebRTC leg ---- */
+
+/* The agent alone, configured as a session configures it (defaults, generated local
+ * credentials) and given the peer's, as after the SDP exchange. */
+static bool measure_ice_agent(const char *what, long long budget)
+{
+    dsrtp_ice_lite_cfg c;
+    dsrtp_ice_lite_cfg_init(&c);
+    c.remote_ufrag = "PeerUfrag";
+    c.remote_pwd = "PeerPasswordPeerPassword";
+    dsrtp_ice_lite *a[SESSIONS] = {0};
+    bool ok = true;
+    for (int i = 0; i < WARMUP && ok; i++) {
+        ok = dsrtp_ice_lite_new(&c, &a[0]) == DSRTP_OK;
+        dsrtp_ice_lite_free(a[0]);
+        a[0] = NULL;
+    }
+    size_t before = in_use();
+    for (size_t i = 0; i < SESSIONS && ok; i++) {
+        ok = dsrtp_ice_lite_new(&c, &a[i]) == DSRTP_OK;
+    }
+    size_t after = in_use();
+    for (size_t i = 0; i < SESSIONS; i++) {
+        dsrtp_ice_lite_free(a[i]);
+    }
+    return ok && report(what, before, after, SESSIONS, budget);
+}
+
+static void test_session_ice_lite_holds_under_budget(void)
+{
+    bool ok[2] = {
+        measure_ice_agent("  ICE-lite agent, default queue", BUDGET_ICE_AGENT),
+        measure_started("plain RTP session with ICE, started", DSRTP_KEYING_NONE,
+                        DSRTP_PROFILE_NONE, true, BUDGET_PLAIN_ICE),
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         CHECK(ok[i]);
@@ -258,4 +306,5 @@ static void test_session_dtls_connected_holds_under_budget(void)
 
 RUN_TESTS(TEST(test_session_plain_holds_under_1_kib),
           TEST(test_session_sdes_holds_under_budget),
+          TEST(test_session_ice_lite_holds_under_budget),
           TEST(test_session_dtls_connected_holds_under_budget))
