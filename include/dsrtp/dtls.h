@@ -14,13 +14,14 @@
  * time (a simulation) sees retransmissions only as fast as real time passes.
  *
  * Memory: once the handshake completes, the endpoint frees its OpenSSL state (some 40 KB)
- * and keeps under 2 KB: the SRTP keys, the epoch-1 record keys and sequence numbers, the
- * exporter's inputs, the peer's certificate fingerprints and, for a server, a copy of its
- * final flight. From then on no timer runs (next_deadline is DSRTP_TIME_NEVER); a server
- * answers a peer that resends its final flight (ours was lost) with that copy, at most once
- * per authenticated, never-seen retransmission; close_notify is sealed, and the peer's
- * alerts are authenticated and checked against a 64-record replay window, by the endpoint
- * itself (AES-GCM and ChaCha20-Poly1305 suites). Anything else the peer sends is dropped. */
+ * and keeps under 1 KB: the epoch-1 record keys and sequence numbers, the exporter's inputs
+ * (dsrtp_dtls_get_keys exports the SRTP keys from them again), the peer's certificate
+ * fingerprints and, for a server, a copy of its final flight. From then on no timer runs
+ * (next_deadline is DSRTP_TIME_NEVER); a server answers a peer that resends its final
+ * flight (ours was lost) with that copy, at most once per authenticated, never-seen
+ * retransmission; close_notify is sealed, and the peer's alerts are authenticated and
+ * checked against a 64-record replay window, by the endpoint itself (AES-GCM and
+ * ChaCha20-Poly1305 suites). Anything else the peer sends is dropped. */
 #ifndef DSRTP_DTLS_H
 #define DSRTP_DTLS_H
 

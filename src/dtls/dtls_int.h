@@ -145,6 +145,13 @@ typedef struct dsrtp_dtls_post {
     uint8_t prf;  /* dsrtp_prf_hash of the suite */
     uint8_t key_len;
     uint8_t iv_len;
+    bool have_peer_fps;
+    bool resent;
+    uint8_t alert_len; /* bytes of alert waiting to go out; 0: none */
+    /* Output: our final flight as datagrams, each a 16-bit length and its bytes (at most
+     * DSRTP_POST_FLIGHT_MAX, so the offsets fit 16 bits). */
+    uint16_t flight_len;
+    uint16_t flight_next; /* offset of the next datagram to send; flight_len: none pending */
     uint8_t write_key[DSRTP_POST_KEY_MAX];
     uint8_t write_iv[DSRTP_POST_IV_MAX];
     uint8_t read_key[DSRTP_POST_KEY_MAX];
@@ -152,19 +159,14 @@ typedef struct dsrtp_dtls_post {
     uint64_t write_seq;   /* next epoch-1 sequence number we send */
     uint64_t read_top;    /* highest authenticated epoch-1 sequence number of the peer */
     uint64_t read_window; /* bit i: read_top - i was seen; 0 while nothing was */
-    /* RFC 5705 exporter inputs: master secret, client_random || server_random. */
+    dsrtp_time last_resend;
+    uint8_t *flight;
+    /* RFC 5705 exporter inputs: master secret, client_random || server_random. Kept for
+     * dsrtp_dtls_export and dsrtp_dtls_get_keys, which export the SRTP keys again. */
     uint8_t master[DSRTP_POST_MASTER_LEN];
     uint8_t randoms[2 * DSRTP_POST_RANDOM_LEN];
-    bool have_peer_fps;
     uint8_t peer_fps[DSRTP_POST_FP_TABLE];
-    /* Output: our final flight as datagrams, each a 16-bit length and its bytes. */
-    uint8_t *flight;
-    size_t flight_len;
-    size_t flight_next; /* offset of the next datagram to send; flight_len: none pending */
-    dsrtp_time last_resend;
-    bool resent;
     uint8_t alert[DSRTP_POST_ALERT_RECORD_MAX]; /* a sealed alert waiting to go out */
-    size_t alert_len;
 } dsrtp_dtls_post;
 
 /* The shortest record the post-handshake cipher can produce (SIZE_MAX before compaction). */

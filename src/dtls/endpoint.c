@@ -11,10 +11,10 @@
  *
  * Compaction: the SSL object is freed the moment the handshake completes (compact.c keeps
  * what is still needed), and the rest of the handshake state (the datagram ring,
- * fingerprints, held datagrams) once its output has been drained. A connected endpoint then
- * answers only three things through post.c: the peer's retransmitted final flight (a server
- * resends its own, from a copy), its alerts (close_notify included), and our close. No timer
- * runs after the handshake. */
+ * fingerprints, held datagrams, the config copy, the certificate reference) once its output
+ * has been drained. A connected endpoint then answers only three things through post.c: the
+ * peer's retransmitted final flight (a server resends its own, from a copy), its alerts
+ * (close_notify included), and our close. No timer runs after the handshake. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +29,13 @@
 
 #define HELD_MAX 8          /* datagrams held before the role is known */
 #define HELD_BYTES_MAX 4096 /* largest datagram held */
+/* Events queued between two polls (16 bytes each; the detail text is made when polled).
+ * In one handle_* call OpenSSL reports at most five alerts (it fails the handshake on the
+ * fifth warning: MAX_WARN_ALERT_COUNT), then CONNECTED or FAILED; after CONNECTED,
+ * post_receive stops reading records while fewer than EVENTS_RESERVE slots are free, so the
+ * peer's alerts and the CLOSED or FAILED they bring always fit: nothing is dropped. */
 #define EVENTS_MAX 8
+#define EVENTS_RESERVE 2 /* an alert, and the CLOSED or FAILED it may bring */
 #define EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
 
 #define HS_FINISHED 20      /* handshake message type (RFC 5246 §7.4) */
@@ -42,6 +48,9 @@
 /* What only the handshake needs. The SSL object goes when the handshake completes, the rest
  * once the ring is drained. */
 typedef struct dtls_hs {
+    dsrtp_dtls_cfg cfg; /* cfg.cert is cert */
+    dsrtp_cert *cert;   /* our reference; its SSL_CTX and BIO method serve ssl */
+    dsrtp_time deadline; /* the total handshake timeout, on the caller's clock */
     SSL *ssl; /* NULL once compacted */
     dsrtp_dgram_bio q;
     dsrtp_fingerprint fps[DSRTP_DTLS_MAX_FINGERPRINTS];
@@ -52,24 +61,36 @@ typedef struct dtls_hs {
     dsrtp_dtls_failure verify_failure; /* set by the verify callback */
     bool peer_verified;
     uint8_t cookie_nonce[16];
+    /* OpenSSL's reason for a failed handshake, which the FAILED event points at: a failed
+     * endpoint keeps its handshake state until it is freed. */
+    char fail_detail[sizeof ((dsrtp_dtls_event *)0)->detail];
 } dtls_hs;
 
+/* A queued event, its detail text made only when it is polled: a static string, or (text
+ * NULL) the alert's description. */
+typedef struct dtls_event {
+    const char *text; /* static text (ours, profile names) or hs->fail_detail */
+    uint8_t kind;     /* dsrtp_dtls_event_kind */
+    uint8_t failure;  /* dsrtp_dtls_failure */
+    int16_t alert;
+    bool fatal;
+} dtls_event;
+
+/* A connected endpoint is this and its post state's copy of our final flight: the SRTP keys
+ * are not kept, dsrtp_dtls_get_keys exports them again from the post state. */
 struct dsrtp_dtls {
-    dsrtp_dtls_cfg cfg;
-    dsrtp_cert *cert;
     dtls_hs *hs; /* NULL once the handshake is over and its output drained */
-    dsrtp_dtls_state state;
-    dsrtp_dtls_role role;
-    dsrtp_dtls_failure failure;
-    bool started;
     dsrtp_time now;
-    dsrtp_time hs_deadline;
-    dsrtp_dtls_event events[EVENTS_MAX];
-    size_t ev_head;
-    size_t ev_count;
-    int last_alert; /* -1: none */
+    uint8_t state;   /* dsrtp_dtls_state */
+    uint8_t role;    /* dsrtp_dtls_role */
+    uint8_t failure; /* dsrtp_dtls_failure */
+    uint8_t profile; /* dsrtp_profile agreed; set once CONNECTED */
+    bool started;
     bool last_alert_fatal;
-    dsrtp_dtls_keys keys;
+    int16_t last_alert; /* -1: none */
+    uint8_t ev_head;
+    uint8_t ev_count;
+    dtls_event events[EVENTS_MAX];
     dsrtp_dtls_post post; /* filled when the handshake completes */
 };
 
@@ -90,6 +111,8 @@ static const struct {
     {DSRTP_AES_CM_128_HMAC_SHA1_32, SRTP_AES128_CM_SHA1_32, "SRTP_AES128_CM_SHA1_32"},
 };
 #define SRTP_ID_COUNT (sizeof srtp_ids / sizeof srtp_ids[0])
+/* RFC 5764 §4.2: the exporter's output for the largest profile. */
+#define SRTP_MAT_MAX (2 * (DSRTP_SRTP_MAX_KEY_LEN + DSRTP_SRTP_MAX_SALT_LEN))
 
 static const char *openssl_profile_name(dsrtp_profile p)
 {
@@ -132,31 +155,50 @@ const char *dsrtp_dtls_failure_name(dsrtp_dtls_failure f)
 
 /* ---- events ---- */
 
-static dsrtp_dtls_event *push_event(dsrtp_dtls *d, dsrtp_dtls_event_kind kind)
+static dtls_event *push_event(dsrtp_dtls *d, dsrtp_dtls_event_kind kind, const char *text)
 {
     if (d->ev_count == EVENTS_MAX) {
-        return NULL; /* cannot happen in one handshake's life; keep the earliest */
+        return NULL; /* see EVENTS_MAX: cannot happen; keep the earliest */
     }
-    dsrtp_dtls_event *e = &d->events[(d->ev_head + d->ev_count) % EVENTS_MAX];
-    *e = (dsrtp_dtls_event){.kind = kind, .alert = -1};
+    dtls_event *e = &d->events[(d->ev_head + d->ev_count) % EVENTS_MAX];
+    *e = (dtls_event){.kind = (uint8_t)kind, .alert = -1, .text = text};
     d->ev_count++;
     return e;
 }
 
+/* The public form of a queued event, detail text included. */
+static void event_out(const dtls_event *e, dsrtp_dtls_event *out)
+{
+    *out = (dsrtp_dtls_event){.kind = (dsrtp_dtls_event_kind)e->kind,
+                              .failure = (dsrtp_dtls_failure)e->failure,
+                              .alert = e->alert,
+                              .fatal = e->fatal};
+    if (e->text != NULL) {
+        snprintf(out->detail, sizeof out->detail, "%s", e->text);
+    } else if (e->kind == DSRTP_DTLS_EV_ALERT) {
+        snprintf(out->detail, sizeof out->detail, "%s alert: %s",
+                 e->fatal ? "fatal" : "warning", SSL_alert_desc_string_long(e->alert));
+    } else {
+        snprintf(out->detail, sizeof out->detail, "fatal alert from peer: %s",
+                 SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | e->alert));
+    }
+}
+
+/* detail must outlive the event (static text, or hs->fail_detail); NULL (for a fatal alert
+ * from the peer) names the alert when the event is polled. */
 static void fail(dsrtp_dtls *d, dsrtp_dtls_failure why, const char *detail)
 {
     if (d->state == DSRTP_DTLS_STATE_FAILED) {
         return;
     }
     d->state = DSRTP_DTLS_STATE_FAILED;
-    d->failure = why;
-    dsrtp_wipe(&d->keys, sizeof d->keys);
+    d->failure = (uint8_t)why;
     dsrtp_post_wipe_secrets(&d->post);
-    dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_FAILED);
+    bool by_alert = why == DSRTP_DTLS_FAIL_ALERT && detail == NULL;
+    dtls_event *e = push_event(d, DSRTP_DTLS_EV_FAILED, detail != NULL || by_alert ? detail : "");
     if (e != NULL) {
-        e->failure = why;
+        e->failure = (uint8_t)why;
         e->alert = why == DSRTP_DTLS_FAIL_ALERT ? d->last_alert : -1;
-        snprintf(e->detail, sizeof e->detail, "%s", detail != NULL ? detail : "");
     }
 }
 
@@ -171,7 +213,7 @@ static void fail(dsrtp_dtls *d, dsrtp_dtls_failure why, const char *detail)
 static unsigned int timer_cb(SSL *ssl, unsigned int previous_us)
 {
     const dsrtp_dtls *d = SSL_get_app_data(ssl);
-    uint64_t next = d->cfg.initial_rto;
+    uint64_t next = d->hs->cfg.initial_rto;
     if (previous_us > OPENSSL_TIMER_SLACK) {
         /* RFC 6347 §4.2.4.1: double on each expiry, up to a cap. */
         next = (uint64_t)(previous_us - OPENSSL_TIMER_SLACK) * 2;
@@ -183,14 +225,12 @@ static unsigned int timer_cb(SSL *ssl, unsigned int previous_us)
 /* An alert from the peer: remembered, and reported as an event. code is level << 8 | desc. */
 static void report_alert(dsrtp_dtls *d, int code)
 {
-    d->last_alert = code & 0xff;
+    d->last_alert = (int16_t)(code & 0xff);
     d->last_alert_fatal = (code >> 8) == SSL3_AL_FATAL;
-    dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_ALERT);
+    dtls_event *e = push_event(d, DSRTP_DTLS_EV_ALERT, NULL);
     if (e != NULL) {
         e->alert = d->last_alert;
         e->fatal = d->last_alert_fatal;
-        snprintf(e->detail, sizeof e->detail, "%s alert: %s", e->fatal ? "fatal" : "warning",
-                 SSL_alert_desc_string_long(code));
     }
 }
 
@@ -241,7 +281,7 @@ int dsrtp_dtls_verify_peer(X509_STORE_CTX *store, void *arg)
 static void cookie_mac(const dsrtp_dtls *d, uint8_t out[32])
 {
     unsigned int n = 0;
-    HMAC(EVP_sha256(), d->cert->cookie_secret, sizeof d->cert->cookie_secret,
+    HMAC(EVP_sha256(), d->hs->cert->cookie_secret, sizeof d->hs->cert->cookie_secret,
          d->hs->cookie_nonce, sizeof d->hs->cookie_nonce, out, &n);
 }
 
@@ -285,30 +325,28 @@ static dsrtp_err check_cfg(const dsrtp_dtls_cfg *cfg)
 
 static dsrtp_err setup_ssl(dsrtp_dtls *d)
 {
-    dtls_hs *hs = calloc(1, sizeof *hs);
-    DSRTP_CHECK(hs != NULL, DSRTP_ERR_NO_MEMORY);
-    d->hs = hs;
-    DSRTP_TRY(dsrtp_dgram_bio_init(&hs->q, d->cfg.mtu));
-    hs->ssl = SSL_new(d->cert->ctx);
+    dtls_hs *hs = d->hs;
+    DSRTP_TRY(dsrtp_dgram_bio_init(&hs->q, hs->cfg.mtu));
+    hs->ssl = SSL_new(hs->cert->ctx);
     DSRTP_CHECK(hs->ssl != NULL, DSRTP_ERR_NO_MEMORY);
     SSL *ssl = hs->ssl;
     SSL_set_app_data(ssl, d);
-    BIO *bio = dsrtp_dgram_bio_new(&hs->q, d->cert->bio_meth);
+    BIO *bio = dsrtp_dgram_bio_new(&hs->q, hs->cert->bio_meth);
     DSRTP_CHECK(bio != NULL, DSRTP_ERR_NO_MEMORY);
     SSL_set_bio(ssl, bio, bio); /* one BIO both ways: SSL_set_bio takes one reference */
-    DSRTP_CHECK(SSL_set_mtu(ssl, (long)d->cfg.mtu) > 0, DSRTP_ERR_INVALID_ARG);
+    DSRTP_CHECK(SSL_set_mtu(ssl, (long)hs->cfg.mtu) > 0, DSRTP_ERR_INVALID_ARG);
     char list[128] = "";
-    for (size_t i = 0; i < d->cfg.profile_count; i++) {
+    for (size_t i = 0; i < hs->cfg.profile_count; i++) {
         if (i > 0) {
             strcat(list, ":");
         }
-        strcat(list, openssl_profile_name(d->cfg.profiles[i]));
+        strcat(list, openssl_profile_name(hs->cfg.profiles[i]));
     }
     /* Returns 0 on success. */
     DSRTP_CHECK(SSL_set_tlsext_use_srtp(ssl, list) == 0, DSRTP_ERR_CRYPTO);
     DTLS_set_timer_cb(ssl, timer_cb);
     SSL_set_info_callback(ssl, info_cb);
-    if (d->cfg.require_cookie) {
+    if (hs->cfg.require_cookie) {
         SSL_set_options(ssl, SSL_OP_COOKIE_EXCHANGE);
     }
     DSRTP_CHECK(RAND_bytes(hs->cookie_nonce, sizeof hs->cookie_nonce) == 1, DSRTP_ERR_CRYPTO);
@@ -325,6 +363,7 @@ static void hs_free(dtls_hs *hs)
     for (size_t i = 0; i < hs->held_count; i++) {
         free(hs->held[i]);
     }
+    dsrtp_cert_free(hs->cert); /* after SSL_free: the SSL and its BIO used it */
     dsrtp_wipe(hs, sizeof *hs);
     free(hs);
 }
@@ -344,12 +383,17 @@ dsrtp_err dsrtp_dtls_new(const dsrtp_dtls_cfg *cfg, dsrtp_dtls **out)
     DSRTP_TRY(check_cfg(cfg));
     dsrtp_dtls *d = calloc(1, sizeof *d);
     DSRTP_CHECK(d != NULL, DSRTP_ERR_NO_MEMORY);
-    d->cfg = *cfg;
-    d->cert = dsrtp_cert_ref(cfg->cert);
-    d->cfg.cert = d->cert;
-    d->role = cfg->role;
+    d->hs = calloc(1, sizeof *d->hs);
+    if (d->hs == NULL) {
+        free(d);
+        return DSRTP_ERR_NO_MEMORY;
+    }
+    d->hs->cfg = *cfg;
+    d->hs->cert = dsrtp_cert_ref(cfg->cert);
+    d->hs->cfg.cert = d->hs->cert;
+    d->hs->deadline = DSRTP_TIME_NEVER;
+    d->role = (uint8_t)cfg->role;
     d->last_alert = -1;
-    d->hs_deadline = DSRTP_TIME_NEVER;
     dsrtp_err err = setup_ssl(d);
     if (err != DSRTP_OK) {
         ERR_clear_error();
@@ -367,7 +411,6 @@ void dsrtp_dtls_free(dsrtp_dtls *d)
     }
     hs_free(d->hs);
     dsrtp_post_clear(&d->post);
-    dsrtp_cert_free(d->cert);
     dsrtp_wipe(d, sizeof *d);
     free(d);
 }
@@ -376,7 +419,7 @@ dsrtp_err dsrtp_dtls_set_role(dsrtp_dtls *d, dsrtp_dtls_role role)
 {
     DSRTP_CHECK(d != NULL && !d->started, DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK(role == DSRTP_DTLS_CLIENT || role == DSRTP_DTLS_SERVER, DSRTP_ERR_INVALID_ARG);
-    d->role = role;
+    d->role = (uint8_t)role;
     return DSRTP_OK;
 }
 
@@ -411,8 +454,9 @@ static dsrtp_profile profile_of(const SRTP_PROTECTION_PROFILE *p)
     return DSRTP_PROFILE_NONE;
 }
 
-/* The SRTP keys of a completed handshake, oriented for our role. */
-static void set_keys(dsrtp_dtls *d, dsrtp_profile p, const uint8_t *mat)
+/* The SRTP keys in mat (the exporter's output) for profile p, oriented for our role. */
+static void keys_from(const dsrtp_dtls *d, dsrtp_profile p, const uint8_t *mat,
+                      dsrtp_dtls_keys *keys)
 {
     size_t kl = dsrtp_profile_key_len(p);
     size_t sl = dsrtp_profile_salt_len(p);
@@ -422,13 +466,11 @@ static void set_keys(dsrtp_dtls *d, dsrtp_profile p, const uint8_t *mat)
     const uint8_t *cs = mat + 2 * kl;
     const uint8_t *ss = mat + 2 * kl + sl;
     bool client = d->role == DSRTP_DTLS_CLIENT;
-    d->keys.profile = p;
-    d->keys.key_len = kl;
-    d->keys.salt_len = sl;
-    memcpy(d->keys.local_key, client ? ck : sk, kl);
-    memcpy(d->keys.remote_key, client ? sk : ck, kl);
-    memcpy(d->keys.local_salt, client ? cs : ss, sl);
-    memcpy(d->keys.remote_salt, client ? ss : cs, sl);
+    *keys = (dsrtp_dtls_keys){.profile = p, .key_len = kl, .salt_len = sl};
+    memcpy(keys->local_key, client ? ck : sk, kl);
+    memcpy(keys->remote_key, client ? sk : ck, kl);
+    memcpy(keys->local_salt, client ? cs : ss, sl);
+    memcpy(keys->remote_salt, client ? ss : cs, sl);
 }
 
 /* Moves what a connected endpoint needs out of the SSL object (see compact.c). mat is
@@ -439,7 +481,7 @@ static void set_keys(dsrtp_dtls *d, dsrtp_profile p, const uint8_t *mat)
 static dsrtp_err compact(dsrtp_dtls *d, const uint8_t *mat, size_t mat_len,
                          size_t flight_dgrams)
 {
-    uint8_t again[sizeof d->keys.local_key * 2 + sizeof d->keys.local_salt * 2];
+    uint8_t again[SRTP_MAT_MAX];
     bool client = d->role == DSRTP_DTLS_CLIENT;
     DSRTP_TRY(dsrtp_post_from_ssl(d->hs->ssl, client, &d->hs->q, &d->post));
     dsrtp_err err = dsrtp_post_export(&d->post, EXPORTER_LABEL, again, mat_len);
@@ -476,43 +518,36 @@ static void on_complete(dsrtp_dtls *d, size_t flight_dgrams)
         return;
     }
     size_t n = 2 * (dsrtp_profile_key_len(p) + dsrtp_profile_salt_len(p));
-    uint8_t mat[2 * (DSRTP_SRTP_MAX_KEY_LEN + DSRTP_SRTP_MAX_SALT_LEN)];
+    uint8_t mat[SRTP_MAT_MAX];
     if (SSL_export_keying_material(ssl, mat, n, EXPORTER_LABEL, strlen(EXPORTER_LABEL), NULL,
                                    0, 0) != 1) {
         fail(d, DSRTP_DTLS_FAIL_PROTOCOL, "keying material export failed");
         return;
     }
     dsrtp_err err = compact(d, mat, n, flight_dgrams);
-    if (err == DSRTP_OK) {
-        set_keys(d, p, mat);
-    }
     dsrtp_wipe(mat, sizeof mat);
     ERR_clear_error();
     if (err != DSRTP_OK) {
         fail(d, DSRTP_DTLS_FAIL_PROTOCOL, "cannot keep the record keys after the handshake");
         return;
     }
+    d->profile = (uint8_t)p;
     d->state = DSRTP_DTLS_STATE_CONNECTED;
-    dsrtp_dtls_event *e = push_event(d, DSRTP_DTLS_EV_CONNECTED);
-    if (e != NULL) {
-        snprintf(e->detail, sizeof e->detail, "%s", dsrtp_profile_name(p));
-    }
+    (void)push_event(d, DSRTP_DTLS_EV_CONNECTED, dsrtp_profile_name(p));
 }
 
 static void on_ssl_error(dsrtp_dtls *d)
 {
     unsigned long e = ERR_peek_error();
     const char *reason = ERR_reason_error_string(e);
-    char detail[96];
-    snprintf(detail, sizeof detail, "%s", reason != NULL ? reason : "protocol error");
+    char *detail = d->hs->fail_detail;
+    snprintf(detail, sizeof d->hs->fail_detail, "%s", reason != NULL ? reason : "protocol error");
     ERR_clear_error();
     dsrtp_dtls_failure verify_failure = d->hs->verify_failure;
     if (verify_failure != DSRTP_DTLS_FAIL_NONE) {
         fail(d, verify_failure, dsrtp_dtls_failure_name(verify_failure));
     } else if (d->last_alert >= 0 && d->last_alert_fatal) {
-        snprintf(detail, sizeof detail, "fatal alert from peer: %s",
-                 SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | d->last_alert));
-        fail(d, DSRTP_DTLS_FAIL_ALERT, detail);
+        fail(d, DSRTP_DTLS_FAIL_ALERT, NULL);
     } else if (ERR_GET_REASON(e) == SSL_R_READ_TIMEOUT_EXPIRED) {
         /* OpenSSL gives up after 12 retransmissions of one flight: with a short RTO that
          * comes before our own deadline, and it is the same verdict. */
@@ -527,12 +562,8 @@ static void on_ssl_error(dsrtp_dtls *d)
 static void on_close_notify(dsrtp_dtls *d)
 {
     d->state = DSRTP_DTLS_STATE_CLOSED;
-    dsrtp_wipe(&d->keys, sizeof d->keys);
     dsrtp_post_wipe_secrets(&d->post);
-    dsrtp_dtls_event *ev = push_event(d, DSRTP_DTLS_EV_CLOSED);
-    if (ev != NULL) {
-        snprintf(ev->detail, sizeof ev->detail, "peer sent close_notify");
-    }
+    (void)push_event(d, DSRTP_DTLS_EV_CLOSED, "peer sent close_notify");
 }
 
 /* Runs OpenSSL's handshake on whatever the BIO holds. */
@@ -569,10 +600,7 @@ static void on_post_alert(dsrtp_dtls *d, uint8_t level, uint8_t desc)
     }
     report_alert(d, level << 8 | desc);
     if (level == ALERT_FATAL) {
-        char detail[96];
-        snprintf(detail, sizeof detail, "fatal alert from peer: %s",
-                 SSL_alert_desc_string_long((SSL3_AL_FATAL << 8) | desc));
-        fail(d, DSRTP_DTLS_FAIL_ALERT, detail);
+        fail(d, DSRTP_DTLS_FAIL_ALERT, NULL);
     } else if (desc == ALERT_CLOSE_NOTIFY) {
         on_close_notify(d);
     }
@@ -615,7 +643,10 @@ static void post_receive(dsrtp_dtls *d, const uint8_t *buf, size_t len, bool com
     dsrtp_rd r = dsrtp_rd_make(buf, len);
     const uint8_t *rec;
     size_t rec_len;
+    /* A record left unread for want of event slots is as good as lost (RFC 6347 §4.1.2.7):
+     * it has not touched the replay window, and the peer is no worse off. */
     while (d->state == DSRTP_DTLS_STATE_CONNECTED &&
+           EVENTS_MAX - d->ev_count >= EVENTS_RESERVE &&
            dsrtp_post_next_record(&r, &rec, &rec_len) == DSRTP_OK) {
         uint8_t type = 0;
         uint8_t plain[POST_PLAIN_MAX];
@@ -667,7 +698,7 @@ dsrtp_err dsrtp_dtls_start(dsrtp_dtls *d, dsrtp_time now)
     dtls_hs *hs = d->hs;
     d->started = true;
     d->state = DSRTP_DTLS_STATE_HANDSHAKE;
-    d->hs_deadline = d->now + d->cfg.handshake_timeout;
+    hs->deadline = d->now + hs->cfg.handshake_timeout;
     if (d->role == DSRTP_DTLS_CLIENT) {
         SSL_set_connect_state(hs->ssl);
         drive(d);
@@ -725,7 +756,7 @@ dsrtp_err dsrtp_dtls_handle_timeout(dsrtp_dtls *d, dsrtp_time now)
     if (d->state != DSRTP_DTLS_STATE_HANDSHAKE) {
         return DSRTP_OK;
     }
-    if (d->now >= d->hs_deadline) {
+    if (d->now >= d->hs->deadline) {
         fail(d, DSRTP_DTLS_FAIL_TIMEOUT, "no answer from the peer in time");
         return DSRTP_OK;
     }
@@ -744,7 +775,7 @@ dsrtp_time dsrtp_dtls_next_deadline(const dsrtp_dtls *d)
     if (d == NULL || d->state != DSRTP_DTLS_STATE_HANDSHAKE) {
         return DSRTP_TIME_NEVER;
     }
-    dsrtp_time deadline = d->hs_deadline;
+    dsrtp_time deadline = d->hs->deadline;
     struct timeval tv;
     if (DTLSv1_get_timeout(d->hs->ssl, &tv) == 1) {
         dsrtp_time left = (dsrtp_time)tv.tv_sec * 1000000u + (dsrtp_time)tv.tv_usec;
@@ -781,8 +812,8 @@ dsrtp_err dsrtp_dtls_poll_output(dsrtp_dtls *d, uint8_t *buf, size_t cap,
     *out = (dsrtp_dtls_output){0};
     if (d->ev_count > 0) {
         out->kind = DSRTP_OUT_EVENT;
-        out->event = d->events[d->ev_head];
-        d->ev_head = (d->ev_head + 1) % EVENTS_MAX;
+        event_out(&d->events[d->ev_head], &out->event);
+        d->ev_head = (uint8_t)((d->ev_head + 1) % EVENTS_MAX);
         d->ev_count--;
         return DSRTP_OK;
     }
@@ -805,8 +836,17 @@ dsrtp_err dsrtp_dtls_get_keys(const dsrtp_dtls *d, dsrtp_dtls_keys *out)
 {
     DSRTP_CHECK(d != NULL && out != NULL, DSRTP_ERR_INVALID_ARG);
     DSRTP_CHECK(d->state == DSRTP_DTLS_STATE_CONNECTED, DSRTP_ERR_INVALID_ARG);
-    *out = d->keys;
-    return DSRTP_OK;
+    /* Exported again rather than kept: the post state holds the exporter's inputs anyway,
+     * and compact() checked that they reproduce OpenSSL's export. */
+    dsrtp_profile p = (dsrtp_profile)d->profile;
+    size_t n = 2 * (dsrtp_profile_key_len(p) + dsrtp_profile_salt_len(p));
+    uint8_t mat[SRTP_MAT_MAX];
+    dsrtp_err err = dsrtp_post_export(&d->post, EXPORTER_LABEL, mat, n);
+    if (err == DSRTP_OK) {
+        keys_from(d, p, mat, out);
+    }
+    dsrtp_wipe(mat, sizeof mat);
+    return err;
 }
 
 dsrtp_err dsrtp_dtls_export(const dsrtp_dtls *d, uint8_t *out, size_t len)
@@ -860,7 +900,6 @@ dsrtp_err dsrtp_dtls_close(dsrtp_dtls *d)
         return DSRTP_OK;
     }
     d->state = DSRTP_DTLS_STATE_CLOSED;
-    dsrtp_wipe(&d->keys, sizeof d->keys);
     dsrtp_post_wipe_secrets(&d->post);
     return DSRTP_OK;
 }

@@ -26,6 +26,9 @@
 #define AAD_LEN 13
 #define WINDOW_BITS 64
 
+_Static_assert(DSRTP_POST_FLIGHT_MAX <= UINT16_MAX, "flight offsets are 16-bit");
+_Static_assert(DSRTP_POST_ALERT_RECORD_MAX <= UINT8_MAX, "alert_len is 8-bit");
+
 static const EVP_CIPHER *cipher_of(uint8_t aead)
 {
     switch (aead) {
@@ -218,7 +221,7 @@ dsrtp_err dsrtp_post_queue_alert(dsrtp_dtls_post *p, uint8_t level, uint8_t desc
     size_t len = 0;
     DSRTP_TRY(dsrtp_post_seal(p, DSRTP_DTLS_RT_ALERT, alert, sizeof alert, p->alert,
                               sizeof p->alert, &len));
-    p->alert_len = len;
+    p->alert_len = (uint8_t)len; /* at most sizeof p->alert */
     return DSRTP_OK;
 }
 
@@ -244,8 +247,8 @@ dsrtp_err dsrtp_post_keep_flight(dsrtp_dtls_post *p, const dsrtp_dgram_bio *q, s
         at += 2 + g->len;
     }
     p->flight = copy;
-    p->flight_len = total;
-    p->flight_next = total; /* the original is still queued in the ring */
+    p->flight_len = (uint16_t)total; /* at most DSRTP_POST_FLIGHT_MAX */
+    p->flight_next = (uint16_t)total; /* the original is still queued in the ring */
     return DSRTP_OK;
 }
 
@@ -288,7 +291,7 @@ dsrtp_err dsrtp_post_poll(dsrtp_dtls_post *p, uint8_t *buf, size_t cap, size_t *
         dsrtp_wipe(p->alert, sizeof p->alert);
         p->alert_len = 0;
     } else {
-        p->flight_next += 2 + n;
+        p->flight_next = (uint16_t)(p->flight_next + 2 + n);
     }
     return DSRTP_OK;
 }

@@ -56,7 +56,7 @@ void gw_worker_jobs(gw *w)
 }
 
 /* A DTLS handshake needs some 90 KB of OpenSSL state that is freed when it completes (the
- * endpoint keeps under 2 KB); calls set up in a burst leave that memory free but resident in
+ * endpoint keeps under 1 KB); calls set up in a burst leave that memory free but resident in
  * the worker's malloc arena, and the process would hold the burst's peak for good. When
  * handshakes ended or calls were freed, the arena's free pages go back to the system: on the
  * first tick without a handshake ending (the burst is over; while handshakes keep coming
