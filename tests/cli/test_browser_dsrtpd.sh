@@ -86,8 +86,6 @@ fi
 
 source "$SRC/tests/cli/lib.sh" browser-dsrtpd
 
-
-
 read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 20)
 NG=127.0.0.1:$NG_PORT
 "$BUILD/dsrtpd" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \

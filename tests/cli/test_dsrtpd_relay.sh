@@ -31,8 +31,6 @@ RUN_SECONDS=25
 
 source "$SRC/tests/cli/lib.sh" dsrtpd-relay
 
-
-
 read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 40)
 NG=127.0.0.1:$NG_PORT
 LOG=$WORK/dsrtpd.log

@@ -27,7 +27,6 @@ RUN_SECONDS=15
 # shellcheck source=lib.sh
 source "$SRC/tests/cli/lib.sh" dsrtpd-rtcp
 
-
 read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 20)
 NG=127.0.0.1:$NG_PORT
 LOG=$WORK/dsrtpd.log
