@@ -79,3 +79,16 @@ def block():
 print(free(socket.SOCK_DGRAM), free(socket.SOCK_STREAM), block())
 PYEOF
 }
+
+# ng JSON [ng_client.py options]: one ng request to the gateway on $NG (set by the test).
+ng() { ${PY:-/usr/bin/python3} "$SRC/tests/peers/ng_client.py" "$NG" "$@"; }
+
+# Waits up to 5 s for the gateway on $NG to answer ping; 1 when it never does.
+gw_wait_ready() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        ng '{"command":"ping"}' --timeout 0.2 2>/dev/null | grep -q pong && return 0
+        sleep 0.1
+    done
+    return 1
+}

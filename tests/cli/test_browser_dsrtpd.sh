@@ -91,11 +91,7 @@ NG=127.0.0.1:$NG_PORT
 "$BUILD/dsrtpd" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
     --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 19)) --timeout 30 --log "$WORK/dsrtpd.log" \
     2>"$WORK/dsrtpd.err" &
-ng() { $PY "$SRC/tests/peers/ng_client.py" "$NG" "$@"; }
-for ((i = 0; i < 50; i++)); do
-    ng '{"command":"ping"}' --timeout 0.2 2>/dev/null | grep -q pong && break
-    sleep 0.1
-done
+gw_wait_ready
 
 # browser ROLE DIR: Chromium in the background, SDP through DIR/browser.sdp and DIR/remote.sdp.
 browser() {

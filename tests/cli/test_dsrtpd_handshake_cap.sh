@@ -21,7 +21,6 @@ SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DSRTP=$BUILD/dsrtp
 DSRTPD=$BUILD/dsrtpd
 PY=/usr/bin/python3
-NG_CLIENT=$SRC/tests/peers/ng_client.py
 CALLS=8
 CAP=2
 RUN_SECONDS=30
@@ -35,11 +34,7 @@ LOG=$WORK/dsrtpd.log
     --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --log "$LOG" \
     --workers 1 --max-handshakes $CAP --verbose 2>"$WORK/dsrtpd.err" &
 DAEMON=$!
-ng() { $PY "$NG_CLIENT" "$NG" "$@"; }
-for ((i = 0; i < 50; i++)); do
-    ng '{"command":"ping"}' --timeout 0.2 2>/dev/null | grep -q pong && break
-    sleep 0.1
-done
+gw_wait_ready
 
 declare -a OFFERER ANSWERER
 FLAGS=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'

@@ -25,7 +25,6 @@ SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DSRTP=$BUILD/dsrtp
 DSRTPD=$BUILD/dsrtpd
 PY=/usr/bin/python3
-NG_CLIENT=$SRC/tests/peers/ng_client.py
 AIORTC_PEER=$SRC/tests/peers/aiortc_peer.py
 RUN_SECONDS=25
 
@@ -38,11 +37,7 @@ LOG=$WORK/dsrtpd.log
     --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --log "$LOG" \
     2>"$WORK/dsrtpd.err" &
 DAEMON=$!
-ng() { $PY "$NG_CLIENT" "$NG" "$@"; }
-for ((i = 0; i < 50; i++)); do
-    ng '{"command":"ping"}' --timeout 0.2 2>/dev/null | grep -q pong && break
-    sleep 0.1
-done
+gw_wait_ready
 
 # start_peer KIND ROLE LOCAL_SDP REMOTE_SDP DURATION OUT_PREFIX: a background endpoint,
 # `dsrtp peer --keying KIND` (the answerer echoes) or, for KIND aiortc, aiortc (PCMU only).

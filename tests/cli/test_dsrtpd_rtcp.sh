@@ -20,7 +20,6 @@ SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DSRTP=$BUILD/dsrtp
 DSRTPD=$BUILD/dsrtpd
 PY=/usr/bin/python3
-NG_CLIENT=$SRC/tests/peers/ng_client.py
 PBX=$SRC/tests/peers/rtp_pbx.py
 RUN_SECONDS=15
 
@@ -34,11 +33,7 @@ LOG=$WORK/dsrtpd.log
     --port-max $((MEDIA_BASE + 19)) --timeout 30 --workers 2 --log "$LOG" \
     --io "${DSRTPD_IO:-auto}" 2>"$WORK/dsrtpd.err" &
 DAEMON=$!
-ng() { $PY "$NG_CLIENT" "$NG" "$@"; }
-for ((i = 0; i < 50; i++)); do
-    ng '{"command":"ping"}' --timeout 0.2 2>/dev/null | grep -q pong && break
-    sleep 0.1
-done
+gw_wait_ready
 if ! kill -0 $DAEMON 2>/dev/null; then
     fail "dsrtpd did not start ($(head -c 300 "$WORK/dsrtpd.err"))"
     exit 1
