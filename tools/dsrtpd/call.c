@@ -88,8 +88,14 @@ static void leg_clear(gw *g, gw_leg *l)
 
 static void call_free(gw *g, gw_call *c)
 {
-    leg_clear(g, &c->leg[0]);
-    leg_clear(g, &c->leg[1]);
+    for (unsigned k = gw_call_streams(c); k-- > 0;) {
+        leg_clear(g, gw_call_leg(c, 1, k));
+        leg_clear(g, gw_call_leg(c, 0, k));
+    }
+    if (c->more != NULL) {
+        dsrtp_secure_wipe(c->more, sizeof *c->more);
+        free(c->more);
+    }
     free(c);
 }
 
@@ -105,18 +111,24 @@ static int leg_set_tag(gw_leg *l, const char *text)
     return 0;
 }
 
-static int leg_open(gw *g, gw_call *c, int idx, const char *tag, const char **err)
+/* Leg l of side idx for stream k on m-line mline: no socket yet. The first stream's legs
+ * name their side: tag (NULL: unknown yet). 0, or -1 (out of memory). */
+static int leg_init(gw_call *c, gw_leg *l, int idx, unsigned k, uint8_t mline, const char *tag)
 {
-    gw_leg *l = &c->leg[idx];
     l->kind = GW_FD_LEG;
     l->call = c;
     l->idx = idx;
+    l->stream = (uint8_t)k;
+    l->mline = mline;
     l->fd = -1;
+    l->rtcp_fd = -1;
     l->deadline = DSRTP_TIME_NEVER;
-    if (leg_set_tag(l, tag) != 0) {
-        *err = "out of memory";
-        return -1;
-    }
+    return k == 0 ? leg_set_tag(l, tag) : 0;
+}
+
+/* A port for leg l (a stream of its own, not bundled). */
+static int leg_open(gw *g, gw_leg *l, const char **err)
+{
     if (gw_ports_take(g, &l->fd, &l->port) != 0) {
         *err = "no free media ports";
         return -1;
@@ -233,8 +245,11 @@ static int parse_sdp(const char *sdp, size_t len, dsrtp_sdp **out, const char **
         *err = perr.reason != NULL ? perr.reason : "malformed SDP";
         return -1;
     }
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(*out, 0);
-    if (m == NULL || m->port == 0) {
+    bool active = false;
+    for (size_t i = 0; i < dsrtp_sdp_media_count(*out) && !active; i++) {
+        active = gw_sdp_mline_active(*out, i);
+    }
+    if (!active) {
         *err = "SDP has no active m-line";
         dsrtp_sdp_free(*out);
         *out = NULL;
@@ -297,15 +312,16 @@ void gw_leg_media(const gw_leg *l, char *type, size_t type_cap, char *proto, siz
 {
     snprintf(type, type_cap, "audio");
     snprintf(proto, proto_cap, "%s", "");
-    const dsrtp_sdp *d = l->remote_sdp != NULL ? l->remote_sdp : l->local_sdp;
+    const gw_leg *s = &l->call->leg[l->idx]; /* the side's descriptions */
+    const dsrtp_sdp *d = s->remote_sdp != NULL ? s->remote_sdp : s->local_sdp;
     dsrtp_sdp *parsed = NULL;
-    const char *text = l->remote_text != NULL ? l->remote_text : l->sent_sdp;
-    size_t len = l->remote_text != NULL ? l->remote_len : l->sent_len;
+    const char *text = s->remote_text != NULL ? s->remote_text : s->sent_sdp;
+    size_t len = s->remote_text != NULL ? s->remote_len : s->sent_len;
     const char *err = NULL;
     if (d == NULL && text != NULL && parse_sdp(text, len, &parsed, &err) == 0) {
         d = parsed;
     }
-    const dsrtp_sdp_media *m = d != NULL ? dsrtp_sdp_get_media(d, 0) : NULL;
+    const dsrtp_sdp_media *m = d != NULL ? dsrtp_sdp_get_media(d, l->mline) : NULL;
     if (m != NULL) {
         snprintf(type, type_cap, "%s", m->media);
         snprintf(proto, proto_cap, "%s", m->proto_text);
@@ -315,6 +331,41 @@ void gw_leg_media(const gw_leg *l, char *type, size_t type_cap, char *proto, siz
 
 static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, size_t len,
                    const gw_opts *o, char *out, size_t cap, size_t *out_len, const char **err);
+
+/* The streams of a new call from A's offer (leg[0].remote_sdp): their legs, each on its
+ * m-line, with room for the streams after the first when there are several. */
+static int call_streams_init(gw_call *c, const char *from_tag, const char **err)
+{
+    uint8_t mlines[GW_STREAMS_MAX];
+    unsigned n = gw_sdp_pick_streams(c->leg[0].remote_sdp, mlines);
+    if (n == 0) {
+        *err = "SDP has no active RTP m-line";
+        return -1;
+    }
+    if (n > 1) {
+        c->more = calloc(1, sizeof *c->more);
+        if (c->more == NULL) {
+            *err = "out of memory";
+            return -1;
+        }
+        c->more->count = n;
+        for (unsigned k = 1; k < GW_STREAMS_MAX; k++) {
+            for (int i = 0; i < 2; i++) {
+                c->more->leg[i][k - 1].fd = -1;
+                c->more->leg[i][k - 1].rtcp_fd = -1;
+            }
+        }
+        gw_stream_map_init(&c->more->map);
+    }
+    for (unsigned k = 0; k < n; k++) {
+        if (leg_init(c, gw_call_leg(c, 0, k), 0, k, mlines[k], from_tag) != 0 ||
+            leg_init(c, gw_call_leg(c, 1, k), 1, k, mlines[k], NULL) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* Calls of every worker: the limit is the gateway's, not a worker's. */
 static uint64_t calls_in_progress(gw *g)
@@ -368,23 +419,36 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
         dsrtp_sdp_free(doc);
         goto fail;
     }
-    if (leg_open(g, c, 0, from_tag, err) != 0 || leg_open(g, c, 1, NULL, err) != 0) {
+    if (call_streams_init(c, from_tag, err) != 0 || gw_sdp_plan(g, c, o, err) != 0) {
         goto fail;
     }
-    const dsrtp_sdp_media *am = dsrtp_sdp_get_media(c->leg[0].remote_sdp, 0);
-    if (gw_sdp_offer_b(g, c, am, o, err) != 0) {
+    unsigned n = gw_call_streams(c);
+    for (unsigned k = 0; k < n; k++) {
+        for (int i = 0; i < 2; i++) {
+            gw_leg *l = gw_call_leg(c, i, k);
+            if (!l->bundled && leg_open(g, l, err) != 0) {
+                goto fail;
+            }
+        }
+    }
+    if (gw_sdp_offer_b(g, c, o, err) != 0) {
         goto fail;
     }
     /* RTCP without rtcp-mux: A's offer lacks it (our answer will too), or the flags keep it
-     * out of the offer to B. A B that drops it from its answer gets the port then. */
-    for (int i = 0; i < 2; i++) {
-        if (!c->leg[i].rtcp_mux) {
-            leg_open_rtcp(g, &c->leg[i]);
+     * out of the offer to B. A B that drops it from its answer gets the port then. B's
+     * DTLS sessions exist at once: B may send its ClientHello before the answer. */
+    for (unsigned k = 0; k < n; k++) {
+        for (int i = 0; i < 2; i++) {
+            gw_leg *l = gw_call_leg(c, i, k);
+            if (!l->bundled && !l->rtcp_mux) {
+                leg_open_rtcp(g, l);
+            }
+            if (i == 1 && !l->bundled && l->keying == DSRTP_KEYING_DTLS &&
+                gw_leg_session_new(g, l) != 0) {
+                *err = "cannot create the DTLS session";
+                goto fail;
+            }
         }
-    }
-    if (c->leg[1].keying == DSRTP_KEYING_DTLS && gw_leg_session_new(g, &c->leg[1]) != 0) {
-        *err = "cannot create the DTLS session";
-        goto fail;
     }
     if (emit_sdp(g, &c->leg[1], out, cap, out_len, err) != 0) {
         goto fail;
@@ -395,9 +459,10 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
     atomic_fetch_add(&g->m.calls_current, 1);
     atomic_fetch_add(&g->m.calls_total, 1);
     gw_log("info", "msg=\"call created\" call=\"%s\" keying_a=%s keying_b=%s ice_a=%d ice_b=%d "
-                   "port_a=%u port_b=%u",
+                   "port_a=%u port_b=%u streams=%u bundle_a=%d bundle_b=%d",
            c->callid, dsrtp_keying_name(c->leg[0].keying), dsrtp_keying_name(c->leg[1].keying),
-           c->leg[0].ice, c->leg[1].ice, c->leg[0].port, c->leg[1].port);
+           c->leg[0].ice, c->leg[1].ice, c->leg[0].port, c->leg[1].port, n,
+           c->more != NULL && c->more->bundled[0], c->more != NULL && c->more->bundled[1]);
     return 0;
 fail:
     call_free(g, c);
@@ -428,7 +493,7 @@ static void rtcp_peer_from_sdp(gw_leg *l, const dsrtp_sdp_media *m, const dsrtp_
 static int start_leg(gw *g, gw_leg *l)
 {
     dsrtp_session_remote r;
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->remote_sdp, 0);
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->call->leg[l->idx].remote_sdp, l->mline);
     if (gw_sdp_fill_remote(l, m, &r) != 0) {
         return -1;
     }
@@ -525,7 +590,7 @@ static bool addr_unspecified(const dsrtp_addr *a)
 static int update_leg(gw *g, gw_leg *l)
 {
     dsrtp_session_remote r;
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->remote_sdp, 0);
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->call->leg[l->idx].remote_sdp, l->mline);
     if (gw_sdp_fill_remote(l, m, &r) != 0) {
         return -1;
     }
@@ -610,6 +675,14 @@ static void keep_used_sdes_key(gw_leg *l)
     l->sdes_count = 1;
 }
 
+/* Stream k of the call is refused from now on (port 0 on both sides; nothing relayed). */
+static void stream_off(gw_call *c, unsigned k, const char *by)
+{
+    gw_call_leg(c, 0, k)->off = true;
+    gw_call_leg(c, 1, k)->off = true;
+    gw_log("info", "msg=\"stream refused\" call=\"%s\" stream=%u by=%s", c->callid, k, by);
+}
+
 static void cancel_delete(gw_call *c)
 {
     if (c->delete_at != DSRTP_TIME_NEVER) {
@@ -642,38 +715,72 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
     if (parse_sdp(sdp, len, &ns, err) != 0) {
         return -1;
     }
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ns, 0);
-    dsrtp_sdp_decision dec;
-    if (gw_sdp_check_offer(x, m, &dec, err) != 0) {
+    if (dsrtp_sdp_media_count(ns) < dsrtp_sdp_media_count(x->remote_sdp)) {
+        dsrtp_sdp_free(ns);
+        *err = "re-offer has fewer m-lines than the last description (RFC 3264 §8)";
+        return -1;
+    }
+    /* Each stream with a transport of its own keeps its association: checked against the
+     * description this side sent before (take_remote replaces it). */
+    unsigned n = gw_call_streams(c);
+    bool restart[GW_STREAMS_MAX] = {false};
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *xl = gw_call_leg(c, xi, k);
+        if (xl->off || xl->bundled) {
+            continue;
+        }
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ns, xl->mline);
+        if (!gw_sdp_mline_active(ns, xl->mline)) {
+            if (k == 0) {
+                dsrtp_sdp_free(ns);
+                *err = "re-offer refuses the first stream: not supported";
+                return -1;
+            }
+            stream_off(c, k, "re-offer");
+            continue;
+        }
+        dsrtp_sdp_decision dec;
+        if (gw_sdp_check_offer(xl, m, &dec, err) != 0) {
+            dsrtp_sdp_free(ns);
+            return -1;
+        }
+        const dsrtp_sdp_media *was = dsrtp_sdp_get_media(x->remote_sdp, xl->mline);
+        restart[k] = xl->ice && xl->started && ice_restarted(was, m);
+        int rc = gw_leg_decide(xl, &dec);
+        dsrtp_sdp_decision_wipe(&dec);
+        if (rc != 0) {
+            dsrtp_sdp_free(ns);
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    if (take_remote(x, ns, sdp, len, err) != 0) {
         dsrtp_sdp_free(ns);
         return -1;
     }
-    /* Compared with the description this side sent before (take_remote replaces it). */
-    bool restart = x->ice && x->started &&
-                   ice_restarted(dsrtp_sdp_get_media(x->remote_sdp, 0), m);
-    int rc = gw_leg_decide(x, &dec);
-    dsrtp_sdp_decision_wipe(&dec);
-    if (rc != 0 || take_remote(x, ns, sdp, len, err) != 0) {
-        dsrtp_sdp_free(ns);
+    if (gw_sdp_take_mids(c, xi, ns) != 0) {
         *err = "out of memory";
         return -1;
     }
-    if (gw_sdp_take_mid(x, ns) != 0) {
-        *err = "out of memory";
-        return -1;
-    }
-    if (x->rtcp_mux && !m->rtcp_mux) {
-        /* RFC 5761 §5.1.3: an offer without rtcp-mux ends it; RTCP on our port + 1. */
-        x->rtcp_mux = false;
-        leg_open_rtcp(g, x);
-    }
-    if (x->started && update_leg(g, x) != 0) {
-        *err = "cannot apply the re-offer to the media session";
-        return -1;
-    }
-    if (restart && restart_leg_ice(x, m) != 0) {
-        *err = "cannot restart ICE on the media session";
-        return -1;
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *xl = gw_call_leg(c, xi, k);
+        if (xl->off || xl->bundled) {
+            continue;
+        }
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ns, xl->mline);
+        if (xl->rtcp_mux && !m->rtcp_mux) {
+            /* RFC 5761 §5.1.3: an offer without rtcp-mux ends it; RTCP on our port + 1. */
+            xl->rtcp_mux = false;
+            leg_open_rtcp(g, xl);
+        }
+        if (xl->started && update_leg(g, xl) != 0) {
+            *err = "cannot apply the re-offer to the media session";
+            return -1;
+        }
+        if (restart[k] && restart_leg_ice(xl, m) != 0) {
+            *err = "cannot restart ICE on the media session";
+            return -1;
+        }
     }
     if (gw_sdp_reoffer(g, c, 1 - xi, o, err) != 0 || emit_sdp(g, y, out, cap, out_len, err) != 0) {
         return -1;
@@ -695,6 +802,31 @@ static int reoffer(gw *g, gw_call *c, const char *from_tag, const char *sdp, siz
     }
     gw_call_unparse(c);
     return rc;
+}
+
+/* Which stream a bundled side's RTP belongs to, by payload type: the formats of each
+ * stream's m-line in both sides' latest descriptions (an answerer keeps the offer's numbers,
+ * RFC 3264 §6.1; the first stream that lists a number has it). */
+static void map_payload_types(gw_call *c)
+{
+    if (c->more == NULL) {
+        return;
+    }
+    gw_stream_map_clear_pts(&c->more->map);
+    for (int i = 0; i < 2; i++) {
+        const dsrtp_sdp *d = c->leg[i].remote_sdp;
+        for (unsigned k = 0; d != NULL && k < c->more->count; k++) {
+            const gw_leg *l = gw_call_leg(c, i, k);
+            const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, l->mline);
+            for (size_t f = 0; m != NULL && !l->off && f < m->format_count; f++) {
+                char *end = NULL;
+                unsigned long pt = strtoul(m->formats[f], &end, 10);
+                if (end != m->formats[f] && *end == '\0') {
+                    gw_stream_map_set_pt(&c->more->map, (unsigned)pt, k);
+                }
+            }
+        }
+    }
 }
 
 /* The answer to the last offer, from the other side: the first one starts both legs; a
@@ -722,45 +854,85 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
     if (parse_sdp(sdp, len, &ys, err) != 0) {
         return -1;
     }
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ys, 0);
-    dsrtp_sdp_decision dec;
-    if (gw_sdp_check_answer(y, m, &dec, err) != 0) {
+    if (dsrtp_sdp_media_count(ys) != dsrtp_sdp_media_count(y->local_sdp)) {
         dsrtp_sdp_free(ys);
+        *err = "answer has not as many m-lines as the offer (RFC 3264 §6)";
         return -1;
     }
-    int rc = gw_leg_decide(y, &dec);
-    dsrtp_sdp_decision_wipe(&dec);
-    if (rc != 0 || take_remote(y, ys, sdp, len, err) != 0) {
+    unsigned n = gw_call_streams(c);
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *yl = gw_call_leg(c, 1 - xi, k);
+        if (yl->off || yl->bundled) {
+            continue;
+        }
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ys, yl->mline);
+        if (m->port == 0) {
+            if (k == 0) {
+                dsrtp_sdp_free(ys);
+                *err = "answer refuses the first stream: not supported";
+                return -1;
+            }
+            stream_off(c, k, "answer");
+            continue;
+        }
+        dsrtp_sdp_decision dec;
+        if (gw_sdp_check_answer(yl, m, &dec, err) != 0) {
+            dsrtp_sdp_free(ys);
+            return -1;
+        }
+        int rc = gw_leg_decide(yl, &dec);
+        dsrtp_sdp_decision_wipe(&dec);
+        if (rc != 0) {
+            dsrtp_sdp_free(ys);
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    /* We offered this side a BUNDLE group: one transport for every stream it accepts. */
+    if (c->more != NULL && c->more->bundled[1 - xi] && !gw_sdp_bundles_all(ys, c)) {
         dsrtp_sdp_free(ys);
-        *err = "out of memory";
+        *err = "answer does not bundle every stream it accepts: not supported";
+        return -1;
+    }
+    if (take_remote(y, ys, sdp, len, err) != 0) {
+        dsrtp_sdp_free(ys);
         return -1;
     }
     if (set_tag && leg_set_tag(y, to_tag) != 0) {
         *err = "out of memory";
         return -1;
     }
-    if (y->rtcp_mux && !m->rtcp_mux) {
-        /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
-        y->rtcp_mux = false;
-        leg_open_rtcp(g, y);
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *yl = gw_call_leg(c, 1 - xi, k);
+        if (!yl->off && !yl->bundled && yl->rtcp_mux &&
+            !dsrtp_sdp_get_media(ys, yl->mline)->rtcp_mux) {
+            /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
+            yl->rtcp_mux = false;
+            leg_open_rtcp(g, yl);
+        }
     }
     if (gw_sdp_answer(g, c, xi, err) != 0 || emit_sdp(g, x, out, cap, out_len, err) != 0) {
         return -1;
     }
+    map_payload_types(c);
     /* B first, as its DTLS session may hold an early ClientHello. The offering leg took
      * its changes with the offer. */
-    gw_leg *order[2] = {&c->leg[1], &c->leg[0]};
-    for (int i = 0; i < 2; i++) {
-        gw_leg *l = order[i];
-        if (!l->started) {
-            if (start_leg(g, l) != 0) {
-                *err = "cannot start the media sessions";
+    for (int i = 1; i >= 0; i--) {
+        for (unsigned k = 0; k < n; k++) {
+            gw_leg *l = gw_call_leg(c, i, k);
+            if (l->bundled || l->off) {
+                continue;
+            }
+            if (!l->started) {
+                if (start_leg(g, l) != 0) {
+                    *err = "cannot start the media sessions";
+                    return -1;
+                }
+                keep_used_sdes_key(l);
+            } else if (i == 1 - xi && update_leg(g, l) != 0) {
+                *err = "cannot apply the answer to the media session";
                 return -1;
             }
-            keep_used_sdes_key(l);
-        } else if (l == y && update_leg(g, l) != 0) {
-            *err = "cannot apply the answer to the media session";
-            return -1;
         }
     }
     bool first = !c->answered;
@@ -816,8 +988,8 @@ void gw_call_delete(gw *g, gw_call *c, const char *why)
             break;
         }
     }
-    for (int i = 0; i < 2; i++) {
-        gw_leg *l = &c->leg[i];
+    for (unsigned n = gw_call_streams(c), j = 0; j < 2 * n; j++) {
+        gw_leg *l = gw_call_leg(c, (int)(j % 2), j / 2);
         gw_hs_end(g, l); /* a queued leg leaves the queue, a running handshake its slot */
         if (l->session != NULL && l->started && l->keying == DSRTP_KEYING_DTLS &&
             dsrtp_session_get_state(l->session) == DSRTP_SESSION_READY &&
@@ -855,8 +1027,11 @@ void gw_calls_tick(gw *g, dsrtp_time now)
             c = following;
             continue;
         }
-        if (c->leg[0].hs_queued || c->leg[1].hs_queued) {
-            c->last_media = now; /* no media timeout while waiting for a handshake slot */
+        unsigned legs = 2 * gw_call_streams(c);
+        for (unsigned j = 0; j < legs; j++) {
+            if (gw_call_leg(c, (int)(j % 2), j / 2)->hs_queued) {
+                c->last_media = now; /* no media timeout while waiting for a handshake slot */
+            }
         }
         if (g->cfg.timeout != 0 && now - c->last_media > (dsrtp_time)g->cfg.timeout * 1000000u) {
             atomic_fetch_add(&g->m.calls_timeout, 1);
@@ -867,8 +1042,8 @@ void gw_calls_tick(gw *g, dsrtp_time now)
         if (c->delete_at < next) {
             next = c->delete_at;
         }
-        for (int i = 0; i < 2; i++) {
-            gw_leg *l = &c->leg[i];
+        for (unsigned j = 0; j < legs; j++) {
+            gw_leg *l = gw_call_leg(c, (int)(j % 2), j / 2);
             if (l->session == NULL) {
                 continue;
             }

@@ -1,12 +1,18 @@
 /* SDP for each side of a call. Leg A is the offering side: we answer its offer (keying
  * decided by dsrtp_sdp_negotiate as answerer). Leg B is the side the offer goes to: we
- * offer it the keying the ng flags ask for, on our own port, and read its answer as
+ * offer it the keying the ng flags ask for, on our own ports, and read its answer as
  * offerer. Later offers may come from either side (re-offers, below): the leg that offers
  * is then answered, the other one offered to, each keeping its keying. Each rewritten
- * description carries our address, port, fingerprint or crypto lines and ICE-lite
+ * description carries our address, ports, fingerprint or crypto lines and ICE-lite
  * credentials with one host candidate; everything else the author wrote (codecs, fmtp,
- * ssrc, direction, ...) passes through. One audio/video stream per call: further m-lines
- * are disabled (port 0). */
+ * ssrc, direction, ...) passes through.
+ *
+ * Streams: every RTP m-line of the first offer with a port (or bundle-only) is a stream, up
+ * to GW_STREAMS_MAX; other m-lines (data channels, the rest) are refused with port 0 on
+ * both sides. A side bundles its streams (RFC 8843) when it is DTLS and either offered a
+ * BUNDLE group naming all of them (A) or gets DTLS with ICE from us (B): then every stream
+ * m-line towards it carries the one port, keying and ICE of its first stream, and the
+ * group. Otherwise each stream has its own port and keying (an SDES key per m-line). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +110,10 @@ static int write_keying(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, dsrtp_sdp_setu
 }
 
 /* Our address on every line that named the author's: session c=, and (on request) o=. */
-static int rewrite_common(gw *g, dsrtp_sdp *d, size_t keep, bool origin)
+
+/* Our address on every line that named the author's: session c=, and (on request) o=. The
+ * author's groups go: write_side puts back the BUNDLE group of our streams. */
+static int rewrite_common(gw *g, dsrtp_sdp *d, bool origin)
 {
     char ip[64];
     gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
@@ -119,19 +128,7 @@ static int rewrite_common(gw *g, dsrtp_sdp *d, size_t keep, bool origin)
             return -1;
         }
     }
-    if (dsrtp_sdp_remove_attr(d, DSRTP_SDP_SESSION, "group", NULL) != DSRTP_OK) {
-        return -1;
-    }
-    for (size_t i = 0; i < dsrtp_sdp_media_count(d); i++) {
-        if (i == keep) {
-            continue;
-        }
-        dsrtp_sdp_keying_attrs none = {0};
-        if (dsrtp_sdp_set_port(d, i, 0) != DSRTP_OK || dsrtp_sdp_set_keying(d, i, &none) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return dsrtp_sdp_remove_attr(d, DSRTP_SDP_SESSION, "group", NULL) == DSRTP_OK ? 0 : -1;
 }
 
 /* The keying for leg B from the flags (transport-protocol, DTLS=off, SDES=off). */
@@ -153,12 +150,99 @@ static void choose_b(const gw_opts *o, const dsrtp_sdp_media *am, dsrtp_keying *
     }
 }
 
-int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *o,
-                   const char **err)
+/* RFC 8843 §6: an offerer's m-line with port 0 and a=bundle-only is still a stream. */
+static bool bundle_only(const dsrtp_sdp *d, size_t i)
 {
-    gw_leg *a = &c->leg[0];
-    gw_leg *b = &c->leg[1];
-    /* Leg A: answer its offer with whatever keying it offered. */
+    return dsrtp_sdp_find_attr(d, i, "bundle-only", 0) != NULL;
+}
+
+bool gw_sdp_mline_active(const dsrtp_sdp *d, size_t i)
+{
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, i);
+    return m != NULL && (m->port != 0 || bundle_only(d, i));
+}
+
+unsigned gw_sdp_pick_streams(const dsrtp_sdp *d, uint8_t mlines[GW_STREAMS_MAX])
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < dsrtp_sdp_media_count(d) && n < GW_STREAMS_MAX && i < 255; i++) {
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, i);
+        if (gw_sdp_mline_active(d, i) && strstr(m->proto_text, "RTP/") != NULL) {
+            mlines[n++] = (uint8_t)i;
+        }
+    }
+    return n;
+}
+
+/* The BUNDLE group of d names every stream's m-line of the call, the first stream's first
+ * (RFC 8843 §7.2: the offerer-tagged m-line, whose transport the bundle uses). */
+bool gw_sdp_bundles_all(const dsrtp_sdp *d, gw_call *c)
+{
+    const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
+    const dsrtp_sdp_group *grp = NULL;
+    for (size_t i = 0; i < s->group_count && grp == NULL; i++) {
+        if (strcmp(s->groups[i].semantics, "BUNDLE") == 0) {
+            grp = &s->groups[i];
+        }
+    }
+    if (grp == NULL || grp->mid_count == 0) {
+        return false;
+    }
+    unsigned n = gw_call_streams(c);
+    for (unsigned k = 0; k < n; k++) {
+        const gw_leg *l = gw_call_leg(c, 0, k);
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, l->mline);
+        if (l->off) {
+            continue;
+        }
+        bool found = false;
+        for (size_t j = 0; m != NULL && m->mid != NULL && j < grp->mid_count && !found; j++) {
+            found = strcmp(grp->mids[j], m->mid) == 0 && (k != 0 || j == 0);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int set_mid_text(gw_leg *l, const char *mid)
+{
+    free(l->mid);
+    l->mid = NULL;
+    /* An empty or over-long one counts as none. */
+    if (mid == NULL || mid[0] == '\0' || strlen(mid) >= GW_TAG_MAX) {
+        return 0;
+    }
+    l->mid = strdup(mid);
+    return l->mid != NULL ? 0 : -1;
+}
+
+int gw_sdp_take_mids(gw_call *c, int side, const dsrtp_sdp *d)
+{
+    for (unsigned k = 0; k < gw_call_streams(c); k++) {
+        gw_leg *l = gw_call_leg(c, side, k);
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, l->mline);
+        if (set_mid_text(l, m != NULL ? m->mid : NULL) != 0) {
+            return -1;
+        }
+    }
+    gw_leg *first = &c->leg[side];
+    if (c->more != NULL) {
+        first->bundle = c->more->bundled[side]; /* decided by the first exchange */
+        return 0;
+    }
+    const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
+    first->bundle = false;
+    for (size_t i = 0; i < s->group_count; i++) {
+        first->bundle = first->bundle || strcmp(s->groups[i].semantics, "BUNDLE") == 0;
+    }
+    return 0;
+}
+
+/* Leg a (side A) answers A's offer m-line with whatever keying it offered. */
+static int plan_a(gw_leg *a, const dsrtp_sdp_media *am, const char **err)
+{
     dsrtp_sdp_policy pol;
     dsrtp_sdp_policy_init(&pol);
     pol.keyings = DSRTP_KEYING_DTLS | DSRTP_KEYING_SDES | DSRTP_KEYING_NONE;
@@ -193,10 +277,16 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
             return -1;
         }
     }
-    /* Leg B: the keying the flags ask for. */
+    return 0;
+}
+
+/* Leg b (side B) gets the keying the flags ask for. */
+static int plan_b(gw_leg *b, const dsrtp_sdp_media *am, const gw_opts *o, bool a_ice,
+                  const char **err)
+{
     const char *proto = NULL;
     choose_b(o, am, &b->keying, &proto);
-    b->ice = o->ice == GW_ICE_FORCE || (o->ice == GW_ICE_DEFAULT && a->ice);
+    b->ice = o->ice == GW_ICE_FORCE || (o->ice == GW_ICE_DEFAULT && a_ice);
     b->rtcp_mux = !(o->rtcp_mux == GW_MUX_DEMUX || o->rtcp_mux == GW_MUX_REJECT);
     make_ice_creds(b);
     if (b->keying == DSRTP_KEYING_SDES) {
@@ -214,85 +304,198 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *
             }
         }
     }
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
-    dsrtp_sdp_transport t = {.port = b->port, .proto = proto, .address = ip,
-                             .rtcp_mux = b->rtcp_mux};
-    dsrtp_sdp_setup setup = o->dtls_setup != DSRTP_SDP_SETUP_NONE ? o->dtls_setup
-                                                                  : DSRTP_SDP_SETUP_ACTPASS;
-    if (dsrtp_sdp_clone(a->remote_sdp, &b->local_sdp) != DSRTP_OK ||
-        rewrite_common(g, b->local_sdp, 0, o->replace_origin) != 0 ||
-        dsrtp_sdp_set_transport(b->local_sdp, 0, &t) != DSRTP_OK ||
-        write_keying(g, b, b->local_sdp, 0, setup, DSRTP_HASH_SHA256, 0) != 0) {
-        *err = "cannot rewrite the offer";
-        return -1;
+    return 0;
+}
+
+/* A stream that rides on its side's first one takes that one's transport settings. */
+static void bundle_onto(gw_leg *l, const gw_leg *first)
+{
+    l->bundled = true;
+    l->keying = first->keying;
+    l->ice = first->ice;
+    l->rtcp_mux = true; /* RFC 8843 §9.2 */
+}
+
+/* Towards a bundling B every stream needs an a=mid: A's, else one of ours that no other
+ * m-line of A's offer uses. */
+static int mid_for_b(gw_call *c, gw_leg *b, const dsrtp_sdp *ad)
+{
+    const dsrtp_sdp_media *am = dsrtp_sdp_get_media(ad, b->mline);
+    if (am->mid != NULL && am->mid[0] != '\0') {
+        return set_mid_text(b, am->mid);
     }
-    /* A WebRTC offer (DTLS with ICE) names its stream and offers BUNDLE for it (RFC 8843):
-     * a browser with bundlePolicy max-bundle, the common setting, refuses an offer without
-     * a BUNDLE group, and a trunk's offer may carry no a=mid at all. */
-    if (b->keying == DSRTP_KEYING_DTLS && b->ice) {
-        const dsrtp_sdp_media *bm = dsrtp_sdp_get_media(b->local_sdp, 0);
-        const char *mid = bm->mid != NULL ? bm->mid : "0";
-        char value[300];
-        snprintf(value, sizeof value, "BUNDLE %s", mid);
-        if ((bm->mid == NULL && dsrtp_sdp_add_attr(b->local_sdp, 0, "mid", mid) != DSRTP_OK) ||
-            dsrtp_sdp_add_attr(b->local_sdp, DSRTP_SDP_SESSION, "group", value) != DSRTP_OK) {
-            *err = "cannot rewrite the offer";
+    char mid[16];
+    for (unsigned n = b->stream;; n += GW_STREAMS_MAX) {
+        snprintf(mid, sizeof mid, "%u", n);
+        bool used = false;
+        for (size_t i = 0; i < dsrtp_sdp_media_count(ad) && !used; i++) {
+            const char *m = dsrtp_sdp_get_media(ad, i)->mid;
+            used = m != NULL && strcmp(m, mid) == 0;
+        }
+        if (!used) {
+            break;
+        }
+    }
+    (void)c;
+    return set_mid_text(b, mid);
+}
+
+int gw_sdp_plan(gw *g, gw_call *c, const gw_opts *o, const char **err)
+{
+    (void)g;
+    const dsrtp_sdp *ad = c->leg[0].remote_sdp;
+    unsigned n = gw_call_streams(c);
+    gw_leg *a0 = &c->leg[0];
+    gw_leg *b0 = &c->leg[1];
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *a = gw_call_leg(c, 0, k);
+        if (k == 1) {
+            c->more->bundled[0] = a0->keying == DSRTP_KEYING_DTLS && gw_sdp_bundles_all(ad, c);
+        }
+        if (k > 0 && c->more->bundled[0]) {
+            bundle_onto(a, a0);
+        } else if (plan_a(a, dsrtp_sdp_get_media(ad, a->mline), err) != 0) {
             return -1;
         }
     }
-    if (gw_sdp_take_mid(a, a->remote_sdp) != 0 || gw_sdp_take_mid(b, b->local_sdp) != 0) {
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *b = gw_call_leg(c, 1, k);
+        const dsrtp_sdp_media *am = dsrtp_sdp_get_media(ad, b->mline);
+        if (k == 1) {
+            c->more->bundled[1] = b0->keying == DSRTP_KEYING_DTLS && b0->ice;
+        }
+        if (k > 0 && c->more->bundled[1]) {
+            bundle_onto(b, b0);
+        } else if (plan_b(b, am, o, a0->ice, err) != 0) {
+            return -1;
+        }
+    }
+    /* A WebRTC offer (DTLS with ICE) names its streams and offers BUNDLE for them (RFC
+     * 8843): a browser with bundlePolicy max-bundle, the common setting, refuses an offer
+     * without a BUNDLE group, and a trunk's offer may carry no a=mid at all. */
+    b0->bundle = b0->keying == DSRTP_KEYING_DTLS && b0->ice;
+    for (unsigned k = 0; k < n; k++) {
+        gw_leg *b = gw_call_leg(c, 1, k);
+        const char *amid = dsrtp_sdp_get_media(ad, b->mline)->mid;
+        if ((b0->bundle ? mid_for_b(c, b, ad) : set_mid_text(b, amid)) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    if (gw_sdp_take_mids(c, 0, ad) != 0) {
         *err = "out of memory";
         return -1;
     }
     return 0;
 }
 
-/* The a=mid and BUNDLE group side l knows our one stream by (session groups were removed by
- * rewrite_common): its own a=mid when it offered (RFC 5888 §9.2: an answer repeats the
- * offer's identification tag, and an offer without a=mid gets an answer without one), the
- * one we chose when we offered. */
-static int set_mid(dsrtp_sdp *d, const gw_leg *l)
+/* How write_side fills in our stream m-lines. */
+typedef enum gw_write { GW_WRITE_OFFER, GW_WRITE_ANSWER, GW_WRITE_REOFFER } gw_write;
+
+static dsrtp_sdp_setup setup_of_role(dsrtp_dtls_role role)
 {
-    const char *now = dsrtp_sdp_get_media(d, 0)->mid;
-    const char *mid = l->mid != NULL ? l->mid : "";
-    bool keep = now != NULL && strcmp(now, mid) == 0; /* already right, where it is */
-    if (!keep && dsrtp_sdp_remove_attr(d, 0, "mid", NULL) != DSRTP_OK) {
+    return role == DSRTP_DTLS_SERVER ? DSRTP_SDP_SETUP_PASSIVE : DSRTP_SDP_SETUP_ACTIVE;
+}
+
+/* Our transport and keying for leg l on m-line i of d (a copy of the other side's latest
+ * description). The first offer towards B: the keying the flags chose, actpass (or the
+ * setup asked for). The answer: the m-line's own proto, with what the negotiation agreed.
+ * A re-offer: what we told the side before (transport, fingerprint hash; our DTLS role
+ * stays, RFC 8842 §5.5: offered as active or passive, not actpass, so that the answerer
+ * cannot pick the other one; before the side answered there is no role yet and the first
+ * offer's setup stays; SDES: the line in use, same tag). */
+static int write_stream(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, gw_write mode,
+                        const gw_opts *o)
+{
+    gw_leg *t = gw_leg_via(l);
+    const gw_leg *side = &l->call->leg[l->idx];
+    char proto[64];
+    dsrtp_sdp_setup setup = t->agreed.local_setup;
+    dsrtp_hash hash = t->agreed.fingerprint_hash;
+    uint32_t tag = t->agreed.sdes_tag;
+    if (mode == GW_WRITE_OFFER) {
+        dsrtp_keying k;
+        const char *p = NULL;
+        choose_b(o, dsrtp_sdp_get_media(d, i), &k, &p);
+        snprintf(proto, sizeof proto, "%s", p);
+        setup = o->dtls_setup != DSRTP_SDP_SETUP_NONE ? o->dtls_setup : DSRTP_SDP_SETUP_ACTPASS;
+        hash = DSRTP_HASH_SHA256;
+        tag = 0;
+    } else if (mode == GW_WRITE_ANSWER) {
+        snprintf(proto, sizeof proto, "%s", dsrtp_sdp_get_media(side->remote_sdp, i)->proto_text);
+    } else {
+        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(side->local_sdp, i);
+        snprintf(proto, sizeof proto, "%s", prev->proto_text);
+        hash = prev->fingerprint_count > 0 ? prev->fingerprints[0].hash : DSRTP_HASH_SHA256;
+        setup = side->remote_text != NULL ? setup_of_role(t->agreed.role) : prev->setup;
+    }
+    char ip[64];
+    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
+    dsrtp_sdp_transport tr = {.port = t->port, .proto = proto, .address = ip,
+                              .rtcp_mux = t->rtcp_mux};
+    if (dsrtp_sdp_set_transport(d, i, &tr) != DSRTP_OK ||
+        write_keying(g, t, d, i, setup, hash, tag) != 0 ||
+        dsrtp_sdp_remove_attr(d, i, "bundle-only", NULL) != DSRTP_OK) {
         return -1;
     }
-    if (l->mid == NULL) {
-        return 0;
-    }
-    if (!keep && dsrtp_sdp_add_attr(d, 0, "mid", l->mid) != DSRTP_OK) {
+    /* The a=mid side l knows the stream by: its own when it offered (RFC 5888 §9.2: an
+     * answer repeats the offer's identification tag, and an offer without a=mid gets an
+     * answer without one), the one we chose when we offered. */
+    const char *now = dsrtp_sdp_get_media(d, i)->mid;
+    bool keep = now != NULL && l->mid != NULL && strcmp(now, l->mid) == 0;
+    if (!keep && (dsrtp_sdp_remove_attr(d, i, "mid", NULL) != DSRTP_OK ||
+                  (l->mid != NULL && dsrtp_sdp_add_attr(d, i, "mid", l->mid) != DSRTP_OK))) {
         return -1;
-    }
-    if (l->bundle) {
-        char value[GW_TAG_MAX + 8];
-        snprintf(value, sizeof value, "BUNDLE %s", l->mid);
-        if (dsrtp_sdp_add_attr(d, DSRTP_SDP_SESSION, "group", value) != DSRTP_OK) {
-            return -1;
-        }
     }
     return 0;
 }
 
-int gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d)
+/* Side's view of d: every stream m-line written for it, every other m-line refused (port
+ * 0, no keying), and the BUNDLE group of its streams when it bundles. */
+static int write_side(gw *g, gw_call *c, int side, dsrtp_sdp *d, gw_write mode,
+                      const gw_opts *o)
 {
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(d, 0);
-    const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
-    free(l->mid);
-    l->mid = NULL;
-    l->bundle = false;
-    /* An empty or over-long one counts as none. */
-    if (m->mid == NULL || m->mid[0] == '\0' || strlen(m->mid) >= GW_TAG_MAX) {
-        return 0;
+    char group[8 + GW_STREAMS_MAX * GW_TAG_MAX] = "BUNDLE";
+    size_t glen = strlen(group);
+    unsigned mids = 0;
+    for (size_t i = 0; i < dsrtp_sdp_media_count(d); i++) {
+        gw_leg *l = NULL;
+        for (unsigned k = 0; k < gw_call_streams(c) && l == NULL; k++) {
+            gw_leg *x = gw_call_leg(c, side, k);
+            l = x->mline == i && !x->off ? x : NULL;
+        }
+        if (l == NULL) {
+            dsrtp_sdp_keying_attrs none = {0};
+            if (dsrtp_sdp_set_port(d, i, 0) != DSRTP_OK ||
+                dsrtp_sdp_set_keying(d, i, &none) != DSRTP_OK ||
+                dsrtp_sdp_remove_attr(d, i, "bundle-only", NULL) != DSRTP_OK) {
+                return -1;
+            }
+            continue;
+        }
+        if (write_stream(g, l, d, i, mode, o) != 0) {
+            return -1;
+        }
+        if (l->mid != NULL) {
+            glen += (size_t)snprintf(group + glen, sizeof group - glen, " %s", l->mid);
+            mids++;
+        }
     }
-    l->mid = strdup(m->mid);
-    if (l->mid == NULL) {
+    if (c->leg[side].bundle && mids > 0 &&
+        dsrtp_sdp_add_attr(d, DSRTP_SDP_SESSION, "group", group) != DSRTP_OK) {
         return -1;
     }
-    for (size_t i = 0; i < s->group_count; i++) {
-        l->bundle = l->bundle || strcmp(s->groups[i].semantics, "BUNDLE") == 0;
+    return 0;
+}
+
+int gw_sdp_offer_b(gw *g, gw_call *c, const gw_opts *o, const char **err)
+{
+    gw_leg *b = &c->leg[1];
+    if (dsrtp_sdp_clone(c->leg[0].remote_sdp, &b->local_sdp) != DSRTP_OK ||
+        rewrite_common(g, b->local_sdp, o->replace_origin) != 0 ||
+        write_side(g, c, 1, b->local_sdp, GW_WRITE_OFFER, o) != 0) {
+        *err = "cannot rewrite the offer";
+        return -1;
     }
     return 0;
 }
@@ -300,18 +503,9 @@ int gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d)
 int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
 {
     gw_leg *x = &c->leg[xi];
-    gw_leg *y = &c->leg[1 - xi];
-    const dsrtp_sdp_media *xm = dsrtp_sdp_get_media(x->remote_sdp, 0);
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
-    dsrtp_sdp_transport t = {.port = x->port, .proto = xm->proto_text, .address = ip,
-                             .rtcp_mux = x->rtcp_mux};
     dsrtp_sdp *d = NULL;
-    if (dsrtp_sdp_clone(y->remote_sdp, &d) != DSRTP_OK ||
-        rewrite_common(g, d, 0, true) != 0 || dsrtp_sdp_set_transport(d, 0, &t) != DSRTP_OK ||
-        write_keying(g, x, d, 0, x->agreed.local_setup, x->agreed.fingerprint_hash,
-                     x->agreed.sdes_tag) != 0 ||
-        set_mid(d, x) != 0) {
+    if (dsrtp_sdp_clone(c->leg[1 - xi].remote_sdp, &d) != DSRTP_OK ||
+        rewrite_common(g, d, true) != 0 || write_side(g, c, xi, d, GW_WRITE_ANSWER, NULL) != 0) {
         dsrtp_sdp_free(d);
         *err = "cannot rewrite the answer";
         return -1;
@@ -324,14 +518,9 @@ int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
 /* ---- re-offers ----
  * A later offer (a SIP re-INVITE, from either side) keeps each leg as it is: port, keying,
  * our SDES keys and ICE credentials (unless the offer restarts ICE, call.c), the DTLS
- * association and its roles, rtcp-mux (it may only be dropped). What the author changed
- * otherwise (direction, codecs, its address) passes through the rewrite as in the first
- * exchange. */
-
-static dsrtp_sdp_setup setup_of_role(dsrtp_dtls_role role)
-{
-    return role == DSRTP_DTLS_SERVER ? DSRTP_SDP_SETUP_PASSIVE : DSRTP_SDP_SETUP_ACTIVE;
-}
+ * association and its roles, rtcp-mux (it may only be dropped), the streams and how they
+ * are bundled (m-lines a re-offer adds are refused). What the author changed otherwise
+ * (direction, codecs, its address) passes through the rewrite as in the first exchange. */
 
 /* The checks both directions share once a leg has a decision: the same DTLS association
  * (RFC 8842 §5: another fingerprint or tls-id means a new one) and the same SDES suite. */
@@ -341,7 +530,7 @@ static int same_association(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_sdp
     if (l->keying == DSRTP_KEYING_DTLS) {
         bool restart = false;
         const char *why = NULL;
-        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(l->remote_sdp, 0);
+        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(l->call->leg[l->idx].remote_sdp, l->mline);
         /* TODO(#gw-dtls-restart): a changed fingerprint, tls-id or role needs a second
          * DTLS association on the leg's port; until then such a re-offer is refused and the
          * call keeps its current association. */
@@ -420,7 +609,7 @@ int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_dec
     pol.allow_insecure_sdes = true;
     dsrtp_sdp_failure why = {0};
     dsrtp_sdp_decision d = {0};
-    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_OFFERER, m, dsrtp_sdp_get_media(y->local_sdp, 0),
+    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_OFFERER, m, dsrtp_sdp_get_media(y->call->leg[y->idx].local_sdp, y->mline),
                             &d, &why) != DSRTP_OK) {
         *err = why.reason != NULL ? why.reason : "answer: keying mismatch";
         dsrtp_sdp_decision_wipe(&d);
@@ -439,29 +628,11 @@ int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_dec
 int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err)
 {
     gw_leg *y = &c->leg[yi];
-    gw_leg *x = &c->leg[1 - yi];
-    /* What we told y before: its transport and the hash of our fingerprint stay. */
-    const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(y->local_sdp, 0);
-    char proto[64];
-    snprintf(proto, sizeof proto, "%s", prev->proto_text);
-    dsrtp_hash hash = prev->fingerprint_count > 0 ? prev->fingerprints[0].hash
-                                                  : DSRTP_HASH_SHA256;
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
-    dsrtp_sdp_transport t = {.port = y->port, .proto = proto, .address = ip,
-                             .rtcp_mux = y->rtcp_mux};
-    /* Our DTLS role stays (RFC 8842 §5.5): offer it as active or passive, not actpass, so
-     * that the answerer cannot pick the other one; before y answered there is no role yet
-     * and the first offer's setup stays. SDES: the one line in use, same tag (before the
-     * answer: every line offered, as the first time). */
-    dsrtp_sdp_setup setup = y->remote_text != NULL ? setup_of_role(y->agreed.role)
-                                                   : prev->setup;
     /* Towards A (which got our answer) o= always carries our address, as in that answer. */
     bool origin = yi == 0 || o->replace_origin;
     dsrtp_sdp *d = NULL;
-    if (dsrtp_sdp_clone(x->remote_sdp, &d) != DSRTP_OK ||
-        rewrite_common(g, d, 0, origin) != 0 || dsrtp_sdp_set_transport(d, 0, &t) != DSRTP_OK ||
-        write_keying(g, y, d, 0, setup, hash, y->agreed.sdes_tag) != 0 || set_mid(d, y) != 0) {
+    if (dsrtp_sdp_clone(c->leg[1 - yi].remote_sdp, &d) != DSRTP_OK ||
+        rewrite_common(g, d, origin) != 0 || write_side(g, c, yi, d, GW_WRITE_REOFFER, o) != 0) {
         dsrtp_sdp_free(d);
         *err = "cannot rewrite the re-offer";
         return -1;

@@ -67,10 +67,11 @@ static int64_t unix_seconds(const gw_call *c)
 
 static void write_stream_stats(dsrtpd_ben_wr *w, const gw_leg *l)
 {
+    const gw_leg *t = l->bundled ? &l->call->leg[l->idx] : l; /* its transport */
     dsrtpd_ben_wr_dict(w);
-    dsrtpd_ben_wr_kv_int(w, "local port", l->port);
-    dsrtpd_ben_wr_kv_cstr(w, "keying", dsrtp_keying_name(l->keying));
-    dsrtpd_ben_wr_kv_cstr(w, "state", l->failed ? "failed" : l->ready ? "ready" : "keying");
+    dsrtpd_ben_wr_kv_int(w, "local port", t->port);
+    dsrtpd_ben_wr_kv_cstr(w, "keying", dsrtp_keying_name(t->keying));
+    dsrtpd_ben_wr_kv_cstr(w, "state", t->failed ? "failed" : t->ready ? "ready" : "keying");
     dsrtpd_ben_wr_cstr(w, "stats");
     dsrtpd_ben_wr_dict(w);
     dsrtpd_ben_wr_kv_int(w, "packets", (int64_t)(l->rtp_in + l->rtcp_in));
@@ -87,7 +88,7 @@ static void write_stream_stats(dsrtpd_ben_wr *w, const gw_leg *l)
     dsrtpd_ben_wr_end(w);
 }
 
-static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
+static void write_query(dsrtpd_ben_wr *w, gw_call *c)
 {
     int64_t created = unix_seconds(c);
     dsrtpd_ben_wr_kv_int(w, "created", created);
@@ -95,18 +96,21 @@ static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
     dsrtpd_ben_wr_cstr(w, "totals");
     dsrtpd_ben_wr_dict(w);
     const char *kinds[2] = {"RTP", "RTCP"};
+    unsigned streams = gw_call_streams(c);
     for (int k = 0; k < 2; k++) {
         uint64_t pk = 0;
         uint64_t err = 0;
-        for (int i = 0; i < 2; i++) {
-            pk += k == 0 ? c->leg[i].rtp_in : c->leg[i].rtcp_in;
-            err += k == 0 ? c->leg[i].auth_failures + c->leg[i].replays : 0;
+        uint64_t bytes = 0;
+        for (unsigned j = 0; j < 2 * streams; j++) {
+            const gw_leg *l = gw_call_leg(c, (int)(j % 2), j / 2);
+            pk += k == 0 ? l->rtp_in : l->rtcp_in;
+            err += k == 0 ? l->auth_failures + l->replays : 0;
+            bytes += l->bytes_in;
         }
         dsrtpd_ben_wr_cstr(w, kinds[k]);
         dsrtpd_ben_wr_dict(w);
         dsrtpd_ben_wr_kv_int(w, "packets", (int64_t)pk);
-        dsrtpd_ben_wr_kv_int(w, "bytes",
-                             k == 0 ? (int64_t)(c->leg[0].bytes_in + c->leg[1].bytes_in) : 0);
+        dsrtpd_ben_wr_kv_int(w, "bytes", k == 0 ? (int64_t)bytes : 0);
         dsrtpd_ben_wr_kv_int(w, "errors", (int64_t)err);
         dsrtpd_ben_wr_end(w);
     }
@@ -124,18 +128,24 @@ static void write_query(dsrtpd_ben_wr *w, const gw_call *c)
         dsrtpd_ben_wr_kv_int(w, "created", created);
         dsrtpd_ben_wr_cstr(w, "medias");
         dsrtpd_ben_wr_list(w);
-        dsrtpd_ben_wr_dict(w);
-        dsrtpd_ben_wr_kv_int(w, "index", 1);
-        char type[32];
-        char proto[64];
-        gw_leg_media(l, type, sizeof type, proto, sizeof proto);
-        dsrtpd_ben_wr_kv_cstr(w, "type", type);
-        dsrtpd_ben_wr_kv_cstr(w, "protocol", proto);
-        dsrtpd_ben_wr_cstr(w, "streams");
-        dsrtpd_ben_wr_list(w);
-        write_stream_stats(w, l);
-        dsrtpd_ben_wr_end(w);
-        dsrtpd_ben_wr_end(w);
+        for (unsigned k = 0; k < streams; k++) {
+            const gw_leg *s = gw_call_leg(c, i, k);
+            if (s->off) {
+                continue;
+            }
+            dsrtpd_ben_wr_dict(w);
+            dsrtpd_ben_wr_kv_int(w, "index", (int64_t)s->mline + 1);
+            char type[32];
+            char proto[64];
+            gw_leg_media(s, type, sizeof type, proto, sizeof proto);
+            dsrtpd_ben_wr_kv_cstr(w, "type", type);
+            dsrtpd_ben_wr_kv_cstr(w, "protocol", proto);
+            dsrtpd_ben_wr_cstr(w, "streams");
+            dsrtpd_ben_wr_list(w);
+            write_stream_stats(w, s);
+            dsrtpd_ben_wr_end(w);
+            dsrtpd_ben_wr_end(w);
+        }
         dsrtpd_ben_wr_end(w);
         dsrtpd_ben_wr_end(w);
     }

@@ -31,11 +31,14 @@
 #include <dsrtp/sdp.h>
 #include <dsrtp/session.h>
 
+#include "streams.h"
+
 #define GW_TAG_MAX 256
 #define GW_CALLID_MAX 256
 #define GW_SDP_MAX 65536
 #define GW_PKT_MAX 2048
 #define GW_SDES_OFFERED 2
+#define GW_STREAMS_MAX 4 /* RTP m-lines relayed per call; further ones are refused (port 0) */
 #define GW_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define GW_WORKERS_MAX 64
 #define GW_MAX_HANDSHAKES_DEFAULT 32 /* --max-handshakes: per worker (README, dsrtpd) */
@@ -90,6 +93,15 @@ typedef struct gw_leg {
     gw_fd_kind kind; /* GW_FD_LEG: first member */
     struct gw_call *call;
     int idx; /* 0: A, the offering side; 1: B, the side the offer goes to */
+    /* Which stream of the call (0: the first, whose legs also keep the side's SDP state
+     * below) and its m-line (the same index in every description of the call). */
+    uint8_t stream, mline;
+    /* The side bundles (RFC 8843): this stream rides on the side's stream-0 leg, its
+     * transport (socket, session, keys, ICE); the leg has no socket or session itself. */
+    bool bundled;
+    /* An answer refused the stream (port 0): nothing is relayed for it, later descriptions
+     * keep it refused. */
+    bool off;
     int fd;
     uint16_t port;
     char *tag; /* the side's SIP tag (never NULL once the leg is open; "" when unknown) */
@@ -132,8 +144,8 @@ typedef struct gw_leg {
     /* Offer/answer state, kept across re-offers (call.c, call_sdp.c). The descriptions are
      * kept as text: parsed while the first exchange runs and again when a later one needs
      * them (call.c gw_call_parse), but not while the call just relays. */
-    char *mid;            /* the a=mid of our one stream towards this side (NULL: none) */
-    bool bundle;          /* this side groups it with a=group:BUNDLE */
+    char *mid;            /* the a=mid of this stream towards this side (NULL: none) */
+    bool bundle;          /* stream 0: this side groups its streams with a=group:BUNDLE */
     char *remote_text;    /* the last description this side sent (secret: its SDES key) */
     size_t remote_len;
     char *sent_sdp;       /* the SDP we last gave this side (secret: SDES keys, ICE pwd) */
@@ -143,8 +155,19 @@ typedef struct gw_leg {
     dsrtp_sdp *local_sdp;  /* what we sent this side (offer for B, answer for A), or NULL */
 } gw_leg;
 
+/* The streams of a call after the first, for descriptions with several RTP m-lines (audio
+ * and video). A bundled side's packets are told apart by payload type (each m-line's
+ * formats), RTCP by the SSRCs the call's RTP carried (streams.h, relay.c). */
+typedef struct gw_streams {
+    unsigned count;                    /* streams of the call, 2..GW_STREAMS_MAX */
+    bool bundled[2];                   /* side 0/1 bundles every stream on stream 0's leg */
+    gw_leg leg[2][GW_STREAMS_MAX - 1]; /* stream k >= 1 of side i: leg[i][k - 1] */
+    gw_stream_map map;
+} gw_streams;
+
 typedef struct gw_call {
-    gw_leg leg[2];
+    gw_leg leg[2]; /* stream 0 of each side */
+    gw_streams *more; /* NULL: one stream */
     dsrtp_time created;
     dsrtp_time last_media;
     bool answered;
@@ -158,6 +181,25 @@ typedef struct gw_call {
     dsrtp_time delete_at;    /* a delete with delay: freed then (DSRTP_TIME_NEVER: none) */
     char callid[];           /* NUL-terminated, shorter than GW_CALLID_MAX */
 } gw_call;
+
+/* Streams of call c (1 without c->more). */
+static inline unsigned gw_call_streams(const gw_call *c)
+{
+    return c->more != NULL ? c->more->count : 1;
+}
+
+/* Stream k's leg on side i (k < gw_call_streams(c)). */
+static inline gw_leg *gw_call_leg(gw_call *c, int i, unsigned k)
+{
+    return k == 0 ? &c->leg[i] : &c->more->leg[i][k - 1];
+}
+
+/* The leg whose socket and session carry leg l's media: l itself, or its side's stream-0
+ * leg when the side bundles. */
+static inline gw_leg *gw_leg_via(gw_leg *l)
+{
+    return l->bundled ? &l->call->leg[l->idx] : l;
+}
 
 /* Counters the metrics thread reads. */
 #define GW_NG_CMDS 8 /* ping offer answer delete query list statistics other */
@@ -296,8 +338,20 @@ void gw_calls_close_all(gw *g);
 /* New ICE-lite credentials: GW_ICE_UFRAG_LEN and GW_ICE_PWD_LEN random ice-chars (the
  * password is a secret). Aborts if the CSPRNG fails. */
 void gw_ice_creds_make(char ufrag[GW_ICE_UFRAG_LEN + 1], char pwd[GW_ICE_PWD_LEN + 1]);
-int gw_sdp_offer_b(gw *g, gw_call *c, const dsrtp_sdp_media *am, const gw_opts *o,
-                   const char **err);
+/* The streams of a description: the m-lines (at most GW_STREAMS_MAX) that are RTP and
+ * active (a port, or a=bundle-only), into mlines; returns their count. */
+unsigned gw_sdp_pick_streams(const dsrtp_sdp *d, uint8_t mlines[GW_STREAMS_MAX]);
+/* m-line i of d is in use: a port other than 0, or a=bundle-only (RFC 8843 §6). */
+bool gw_sdp_mline_active(const dsrtp_sdp *d, size_t i);
+/* d's BUNDLE group names the m-line of every stream of c that is not off, the first
+ * stream's first. */
+bool gw_sdp_bundles_all(const dsrtp_sdp *d, gw_call *c);
+/* Decides every leg of a new call from A's offer (leg[0].remote_sdp) and the flags: A's
+ * keying as answerer, B's from the flags, which side bundles, B's a=mid values. Legs have
+ * their stream and m-line set; ports are not taken yet. 0, or -1 and err set. */
+int gw_sdp_plan(gw *g, gw_call *c, const gw_opts *o, const char **err);
+/* The first offer towards B from A's offer, once the legs have ports: leg[1].local_sdp. */
+int gw_sdp_offer_b(gw *g, gw_call *c, const gw_opts *o, const char **err);
 /* The answer towards side xi (whose offer is leg[xi].remote_sdp) from the other side's
  * answer: replaces leg[xi].local_sdp. */
 int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err);
@@ -315,9 +369,9 @@ int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_dec
 /* A later offer towards side yi from the other side's latest offer: y keeps its port,
  * keying, keys, ICE credentials, DTLS role, rtcp-mux and a=mid. Replaces local_sdp. */
 int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err);
-/* Notes the a=mid (and BUNDLE) of description d as the one side l uses: 0, or -1 (out of
- * memory). */
-int gw_sdp_take_mid(gw_leg *l, const dsrtp_sdp *d);
+/* Notes the a=mid of each stream's m-line in description d, from side `side`, and whether
+ * that side groups them with BUNDLE: 0, or -1 (out of memory). */
+int gw_sdp_take_mids(gw_call *c, int side, const dsrtp_sdp *d);
 /* The peer as the leg's session sees it, from m and l->pending (-1 without one). */
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r);
 int gw_leg_session_new(gw *g, gw_leg *l);
@@ -326,9 +380,8 @@ int gw_leg_session_new(gw *g, gw_leg *l);
 int gw_leg_start_queued(gw *g, gw_leg *l);
 
 /* relay.c */
-/* Where one relayed datagram goes: from socket fd to dst, for leg `to`. */
+/* Where one relayed datagram goes: from socket fd to dst. */
 typedef struct gw_out {
-    gw_leg *to;
     int fd;
     bool rtcp;
     size_t len;
@@ -336,12 +389,14 @@ typedef struct gw_out {
     socklen_t dst_len;
 } gw_out;
 /* One datagram buf[0..len) read from src on leg l's RTP socket (its RTCP socket when
- * rtcp_sock) goes through l's session; media for the other leg is re-protected in place
- * (buf has GW_PKT_MAX + 64 bytes of room). true and *o filled when it is to be sent. */
+ * rtcp_sock) goes through l's session; media is re-protected in place for the same stream
+ * on the other side (buf has GW_PKT_MAX + 64 bytes of room): from a bundled side the
+ * stream is told by payload type (RTCP: SSRC). true and *o filled when it is to be sent. */
 bool gw_relay_datagram(gw *g, gw_leg *l, bool rtcp_sock, const struct sockaddr_storage *src,
                        uint8_t *buf, size_t len, dsrtp_time now, gw_out *o);
-/* Counts one relayed datagram that left (to: NULL when the leg is gone by then). */
-void gw_relay_sent(gw *g, int from_idx, gw_leg *to, bool rtcp, size_t len);
+/* Counts one relayed datagram from side from_idx that the kernel took (the metrics; the
+ * legs' own counters count what gw_relay_datagram queued). */
+void gw_relay_sent(gw *g, int from_idx, bool rtcp, size_t len);
 void gw_leg_readable(gw *g, gw_leg *l);
 void gw_leg_rtcp_readable(gw *g, gw_leg *l); /* the leg's separate RTCP socket */
 void gw_leg_flush(gw *g, gw_leg *l);

@@ -133,9 +133,9 @@ static bool reprotect(gw *g, gw_leg *to, bool rtcp, uint8_t *buf, size_t len, si
     return true;
 }
 
-/* Sends the first n prepared messages from socket fd, counting what left. */
-static void send_batch(gw *g, gw_leg *from, gw_leg *to, int fd, struct mmsghdr *msgs,
-                       unsigned n, const bool *rtcp)
+/* Sends the n prepared messages from socket fd, counting what left. */
+static void send_batch(gw *g, int from_idx, int fd, struct mmsghdr *msgs, unsigned n,
+                       const bool *rtcp)
 {
     unsigned sent = 0;
     while (sent < n) {
@@ -150,31 +150,44 @@ static void send_batch(gw *g, gw_leg *from, gw_leg *to, int fd, struct mmsghdr *
             continue;
         }
         for (unsigned i = sent; i < sent + (unsigned)r; i++) {
-            gw_relay_sent(g, from->idx, to, rtcp[i], msgs[i].msg_len);
+            gw_relay_sent(g, from_idx, rtcp[i], msgs[i].msg_len);
         }
         sent += (unsigned)r;
     }
 }
 
-void gw_relay_sent(gw *g, int from_idx, gw_leg *to, bool rtcp, size_t len)
+void gw_relay_sent(gw *g, int from_idx, bool rtcp, size_t len)
 {
-    if (to != NULL) {
-        if (rtcp) {
-            to->rtcp_out++;
-        } else {
-            to->rtp_out++;
-        }
-        to->bytes_out += len;
-    }
     atomic_fetch_add_explicit(&g->m.packets[from_idx][rtcp ? 1 : 0], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&g->m.bytes[from_idx], len, memory_order_relaxed);
+}
+
+/* The stream of a plain RTP or RTCP packet p[0..len) that arrived on leg l, and the SSRC of
+ * RTP noted for the RTCP that follows. GW_NO_STREAM: RTP of no stream (dropped). */
+static unsigned stream_of(gw_leg *l, bool rtcp, const uint8_t *p, size_t len)
+{
+    gw_streams *s = l->call->more;
+    if (s == NULL) {
+        return 0;
+    }
+    unsigned k = l->stream;
+    if (s->bundled[l->idx]) {
+        if (rtcp) {
+            return gw_stream_map_rtcp(&s->map, p, len);
+        }
+        k = gw_stream_map_rtp(&s->map, p, len);
+    }
+    if (!rtcp && k != GW_NO_STREAM && len >= 12) {
+        gw_stream_map_learn(&s->map, (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+                                         (uint32_t)p[10] << 8 | p[11], k);
+    }
+    return k;
 }
 
 bool gw_relay_datagram(gw *g, gw_leg *l, bool rtcp_sock, const struct sockaddr_storage *src,
                        uint8_t *buf, size_t len, dsrtp_time now, gw_out *o)
 {
     gw_call *c = l->call;
-    gw_leg *other = &c->leg[1 - l->idx];
     if (l->session == NULL || len == 0) {
         return false; /* no session yet (plain or SDES leg before the answer) */
     }
@@ -218,28 +231,46 @@ bool gw_relay_datagram(gw *g, gw_leg *l, bool rtcp_sock, const struct sockaddr_s
         l->rtcp_peer = from;
         l->has_rtcp_peer = true;
     }
-    if (rtcp) {
-        l->rtcp_in++;
-    } else {
-        l->rtp_in++;
-    }
-    l->bytes_in += res.len;
     c->last_media = now;
-    if (!reprotect(g, other, rtcp, buf, res.len, &o->len, &o->dst, &o->dst_len)) {
+    /* The session hands out whole RTP headers and RTCP with a full first header only. */
+    unsigned k = stream_of(l, rtcp, buf, res.len);
+    if (k == GW_NO_STREAM) {
+        atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
         return false;
     }
-    o->to = other;
+    gw_leg *in = gw_call_leg(c, l->idx, k);
+    if (rtcp) {
+        in->rtcp_in++;
+    } else {
+        in->rtp_in++;
+    }
+    in->bytes_in += res.len;
+    gw_leg *dst = gw_call_leg(c, 1 - l->idx, k);
+    gw_leg *other = gw_leg_via(dst);
+    if (dst->off || !reprotect(g, other, rtcp, buf, res.len, &o->len, &o->dst, &o->dst_len)) {
+        if (dst->off) {
+            atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
+        }
+        return false;
+    }
+    /* Counted for the stream's leg when queued; metrics count what the kernel took. */
+    if (rtcp) {
+        dst->rtcp_out++;
+    } else {
+        dst->rtp_out++;
+    }
+    dst->bytes_out += o->len;
     o->rtcp = rtcp;
     o->fd = rtcp && other->rtcp_fd >= 0 ? other->rtcp_fd : other->fd;
     return true;
 }
 
 /* Reads leg l's socket fd (its RTP socket, or its separate RTCP socket) with recvmmsg and
- * sends what the batch produced with sendmmsg: the epoll loop's way. */
+ * sends what the batch produced with sendmmsg, one call per run of datagrams leaving from
+ * the same socket (the other side's stream, or its RTCP socket): the epoll loop's way. */
 static void leg_read(gw *g, gw_leg *l, int fd, bool rtcp_sock)
 {
     gw_call *c = l->call;
-    gw_leg *other = &c->leg[1 - l->idx];
     struct mmsghdr in[GW_BATCH];
     struct iovec iov[GW_BATCH];
     struct sockaddr_storage src[GW_BATCH];
@@ -260,44 +291,27 @@ static void leg_read(gw *g, gw_leg *l, int fd, bool rtcp_sock)
             return; /* EAGAIN: drained (other errors: ICMP noise, try next time) */
         }
         dsrtp_time now = dsrtp_io_now();
-        /* Messages for the other leg's RTP socket fill out[] from the start; RTCP for its
-         * separate RTCP socket, if it has one, from the end (nout + nsep <= n). */
-        unsigned nout = 0, nsep = 0;
+        unsigned nout = 0;
         for (int i = 0; i < n; i++) {
-            gw_out o;
+            gw_out *o = &dst[nout];
             if ((in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
                 !gw_relay_datagram(g, l, rtcp_sock, &src[i], g->batch[i], in[i].msg_len, now,
-                                   &o)) {
+                                   o)) {
                 continue;
             }
-            bool sep = o.fd != other->fd;
-            unsigned k = sep ? GW_BATCH - 1 - nsep : nout;
-            dst[k] = o;
-            oiov[k] = (struct iovec){.iov_base = g->batch[i], .iov_len = o.len};
-            out[k].msg_hdr = (struct msghdr){.msg_name = &dst[k].dst,
-                                             .msg_namelen = dst[k].dst_len,
-                                             .msg_iov = &oiov[k],
-                                             .msg_iovlen = 1};
-            out[k].msg_len = 0;
-            rtcp_of[k] = o.rtcp;
-            if (sep) {
-                nsep++;
-            } else {
-                nout++;
-            }
+            oiov[nout] = (struct iovec){.iov_base = g->batch[i], .iov_len = o->len};
+            out[nout].msg_hdr = (struct msghdr){.msg_name = &o->dst,
+                                                .msg_namelen = o->dst_len,
+                                                .msg_iov = &oiov[nout],
+                                                .msg_iovlen = 1};
+            out[nout].msg_len = 0;
+            rtcp_of[nout] = o->rtcp;
+            nout++;
         }
-        if (nout > 0) {
-            send_batch(g, l, other, other->fd, out, nout, rtcp_of);
-        }
-        if (nsep > 0) {
-            /* Filled from the end: put them back in arrival order first. */
-            struct mmsghdr *first = out + GW_BATCH - nsep;
-            for (unsigned a = 0, b = nsep - 1; a < b; a++, b--) {
-                struct mmsghdr t = first[a];
-                first[a] = first[b];
-                first[b] = t;
+        for (unsigned first = 0, end; first < nout; first = end) {
+            for (end = first + 1; end < nout && dst[end].fd == dst[first].fd; end++) {
             }
-            send_batch(g, l, other, other->rtcp_fd, first, nsep, rtcp_of + GW_BATCH - nsep);
+            send_batch(g, l->idx, dst[first].fd, out + first, end - first, rtcp_of + first);
         }
         gw_leg_flush(g, l); /* events media may raise (latching), and the next deadline */
         if (n < GW_BATCH) {

@@ -383,10 +383,7 @@ static void on_sent(gw *g, const struct io_uring_cqe *cqe, unsigned bid)
     if (cqe->res < 0) {
         atomic_fetch_add_explicit(&g->m.dropped, 1, memory_order_relaxed);
     } else {
-        watch *x = live(u, m->slot, m->gen);
-        bool rtcp_sock;
-        gw_leg *to = x != NULL ? watch_leg(x, &rtcp_sock) : NULL;
-        gw_relay_sent(g, m->from_idx, to, m->rtcp, (size_t)cqe->res);
+        gw_relay_sent(g, m->from_idx, m->rtcp, (size_t)cqe->res);
     }
     recycle(u, bid);
 }
