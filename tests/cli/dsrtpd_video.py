@@ -1,0 +1,1071 @@
+#!/usr/bin/python3
+"""dsrtpd multi-stream calls (audio + video, and m-lines that are not relayed), end to end
+on 127.0.0.1 against a running gateway; driven by test_dsrtpd_video.sh, which starts
+dsrtpd (usage: dsrtpd_video.py BUILD_DIR SOURCE_DIR NG_HOST:PORT WORK_DIR).
+
+The script plays the SIP proxy over ng and every endpoint itself:
+
+  1. aiortc (a real WebRTC stack: full ICE, DTLS-SRTP, BUNDLE) offers PCMU audio and VP8
+     video, both generated here, with a=group:BUNDLE. Towards the trunk the flags are
+     RTP/AVP, ICE=remove, DTLS=off, rtcp-mux demux. The trunk is played here: one socket
+     pair (RTP, RTCP) per stream that echoes every RTP packet back to its sender with the
+     SSRC changed (so aiortc takes it as the peer's stream, not its own).
+     Checks: the offer to the trunk has two active plain m-lines on distinct ports, no
+     DTLS/ICE/SDES attributes, our c= address; the answer to aiortc bundles both mids on
+     one port with one fingerprint/setup/ICE credentials/candidate/rtcp-mux; the trunk's
+     audio socket got only the audio m-line's payload types and its video socket only the
+     video m-line's (aiortc sends both over one bundled port: the gateway routes by PT);
+     RTCP reached each stream's RTCP port carrying only that stream's SSRCs (routing by
+     SSRC); aiortc decoded the echoed audio and VP8 video (frames of our size); query
+     lists two medias per tag with packets counted in each; delete is ok.
+  2. Two plain RTP sides played with raw sockets; A offers audio, video and a data channel
+     m-line (UDP/DTLS/SCTP). The data channel line gets port 0 both ways; audio and video
+     each get their own port per side, and RTP (and RTCP, on port + 1) sent to one
+     stream's port arrives on the other side's socket of that stream, payload and payload
+     type intact, and nowhere else, both ways. A then re-offers with one more m-line: the
+     streams keep their ports, the added line gets port 0 both ways, media goes on.
+  3. A plain, B SDES (RTP/SAVP), two streams: every m-line towards B has its own a=crypto
+     key; B's sockets decrypt what arrives with the key of their own m-line (libsrtp,
+     through pylibsrtp, an independent implementation) and not with the other m-line's;
+     SRTP that B protects with its own per-m-line keys arrives at A as the plain RTP sent.
+  4. Plain <-> plain with five audio m-lines: four are relayed (distinct ports, media on
+     each, query lists four medias), the fifth, past the cap, gets port 0 both ways.
+Every SDP exchanged is written to WORK_DIR/sdp/ (the shell script checks the daemon's log
+holds none of their secrets). Every wait is bounded; exit 0 only when every check passed.
+"""
+import asyncio
+import base64
+import fractions
+import math
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+BUILD, SRC, NG_ADDR, WORK = sys.argv[1:5]
+sys.path.insert(0, os.path.join(SRC, "tests", "peers"))
+from ng_client import bdec, benc  # noqa: E402
+
+import aioice.ice  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+
+
+def _host_addresses(use_ipv4=True, use_ipv6=False):
+    """aioice skips loopback when it gathers: here the only address is 127.0.0.1."""
+    return [LOOPBACK] if use_ipv4 else []
+
+
+aioice.ice.get_host_addresses = _host_addresses  # looked up on every gathering
+
+import av  # noqa: E402
+from aiortc import (  # noqa: E402
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.codecs import HEADER_EXTENSIONS  # noqa: E402
+from aiortc.mediastreams import MediaStreamError, VideoStreamTrack  # noqa: E402
+import pylibsrtp  # noqa: E402
+
+# aiortc 1.4 gives ssrc-audio-level (audio) and abs-send-time (video) the same extmap id 2;
+# once audio and video share a bundled transport it parses one as the other and its DTLS
+# transport dies on the first audio packet. Audio without the audio-level extension keeps
+# the ids apart (the dict is the one RTCPeerConnection reads).
+HEADER_EXTENSIONS["audio"] = [x for x in HEADER_EXTENSIONS["audio"]
+                              if not x.uri.endswith("ssrc-audio-level")]
+
+checks = 0
+failures = 0
+SDP_DIR = os.path.join(WORK, "sdp")
+os.makedirs(SDP_DIR, exist_ok=True)
+
+
+def ok(name):
+    global checks
+    checks += 1
+    print("ok   - " + name, flush=True)
+
+
+def fail(name, detail=""):
+    global checks, failures
+    checks += 1
+    failures += 1
+    print("FAIL - " + name + (" (" + detail + ")" if detail else ""), flush=True)
+
+
+DUMPED = set()
+
+
+def check(name, cond, detail="", sdp=None):
+    """One ok/FAIL line; on failure, sdp=(label, text) prints that SDP once (as # lines)."""
+    if cond:
+        ok(name)
+    else:
+        fail(name, detail)
+        if sdp is not None and sdp[0] not in DUMPED:
+            DUMPED.add(sdp[0])
+            print("# %s:" % sdp[0])
+            for l in (sdp[1] or "").replace("\r\n", "\n").split("\n"):
+                if l:
+                    print("#   " + l)
+            sys.stdout.flush()
+    return bool(cond)
+
+
+def save_sdp(name, text):
+    with open(os.path.join(SDP_DIR, name + ".sdp"), "w") as f:
+        f.write(text or "")
+
+
+def show(text):
+    """An SDP's m= lines on one line, for a failure message."""
+    return " | ".join(l for l in (text or "").replace("\r\n", "\n").split("\n")
+                      if l.startswith("m="))
+
+
+# ---- ng ----
+
+def ng(req, timeout=5.0):
+    host, port = NG_ADDR.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(("%08x" % random.getrandbits(32)).encode() + b" " + benc(req), (host, int(port)))
+        reply, _ = s.recvfrom(65536)
+    except OSError as e:
+        return {"result": "error", "error-reason": "no reply: %s" % e}
+    finally:
+        s.close()
+    _, _, body = reply.partition(b" ")
+    d, _ = bdec(body)
+    return d
+
+
+# ---- SDP reading ----
+
+def attr_values(lines, name):
+    out = []
+    for l in lines:
+        if l == "a=" + name:
+            out.append("")
+        elif l.startswith("a=" + name + ":"):
+            out.append(l[len(name) + 3:])
+    return out
+
+
+class Media:
+    def __init__(self, mline):
+        f = mline[2:].split()
+        self.kind, self.port, self.proto, self.fmts = f[0], int(f[1]), f[2], f[3:]
+        self.lines = [mline]
+
+    def attr(self, name):
+        """Values of a=name:value (or "" for a flag a=name) at media level."""
+        return attr_values(self.lines, name)
+
+    def has(self, name):
+        return bool(self.attr(name))
+
+    def codec_pt(self, codec):
+        """The payload type whose rtpmap names codec (case-insensitive), or None."""
+        for v in self.attr("rtpmap"):
+            pt, _, enc = v.partition(" ")
+            if enc.split("/")[0].lower() == codec.lower():
+                return pt
+        return None
+
+    def ssrcs(self):
+        return {int(v.split()[0]) for v in self.attr("ssrc")}
+
+
+class Sdp:
+    def __init__(self, text):
+        self.text = text or ""
+        self.session = []
+        self.media = []
+        for l in self.text.replace("\r\n", "\n").split("\n"):
+            if not l:
+                continue
+            if l.startswith("m="):
+                self.media.append(Media(l))
+            elif self.media:
+                self.media[-1].lines.append(l)
+            else:
+                self.session.append(l)
+
+    def session_attr(self, name):
+        return attr_values(self.session, name)
+
+    def eff(self, m, name):
+        """An attribute's values for m-line m: its own, else the session level's."""
+        return m.attr(name) or self.session_attr(name)
+
+    def addr(self, m):
+        for l in m.lines + self.session:
+            if l.startswith("c=IN IP4 "):
+                return l.split()[2]
+        return None
+
+    def active(self):
+        return [m for m in self.media if m.port != 0]
+
+    def bundle(self):
+        for v in self.session_attr("group"):
+            f = v.split()
+            if f and f[0] == "BUNDLE":
+                return f[1:]
+        return None
+
+    def anywhere(self, prefix):
+        return [l for l in self.text.replace("\r\n", "\n").split("\n") if l.startswith(prefix)]
+
+
+# ---- RTP / RTCP bytes ----
+
+def rtp(pt, seq, ts, ssrc, payload, marker=0):
+    return struct.pack("!BBHII", 0x80, (marker << 7) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF,
+                       ssrc) + payload
+
+
+def is_rtcp(data):
+    return len(data) >= 8 and data[0] >> 6 == 2 and 192 <= data[1] <= 223
+
+
+def is_rtp(data):
+    return len(data) >= 12 and data[0] >> 6 == 2 and not 192 <= data[1] <= 223
+
+
+def rtp_pt(data):
+    return data[1] & 0x7F
+
+
+def rtp_ssrc(data):
+    return struct.unpack("!I", data[8:12])[0]
+
+
+def rtcp_ssrc(data):
+    return struct.unpack("!I", data[4:8])[0]
+
+
+def rtp_payload(data):
+    """The payload after the fixed header, CSRCs and a header extension (no padding)."""
+    cc = data[0] & 0x0F
+    off = 12 + 4 * cc
+    if data[0] & 0x10:
+        ext_words = struct.unpack("!H", data[off + 2:off + 4])[0]
+        off += 4 + 4 * ext_words
+    return data[off:]
+
+
+def sender_report(ssrc, cname):
+    """A compound RTCP packet: a sender report (no report blocks) and an SDES CNAME."""
+    now = time.time() + 2208988800
+    sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, int(now), int((now % 1) * (1 << 32)),
+                     12345, 10, 1600)
+    item = bytes([1, len(cname)]) + cname.encode() + b"\x00"
+    chunk = struct.pack("!I", ssrc) + item
+    chunk += b"\x00" * (-len(chunk) % 4)
+    sdes = struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
+    return sr + sdes
+
+
+def bind_pair():
+    """Two UDP sockets on 127.0.0.1, an even port P and P + 1 (RTP and RTCP)."""
+    for _ in range(200):
+        base = random.randrange(30000, 60000, 2)
+        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            a.bind((LOOPBACK, base))
+            b.bind((LOOPBACK, base + 1))
+            return a, b
+        except OSError:
+            a.close()
+            b.close()
+    raise SystemExit("no free port pair")
+
+
+class Endpoint:
+    """One stream of a raw endpoint: an RTP socket on P and an RTCP socket on P + 1."""
+
+    def __init__(self, name):
+        self.name = name
+        self.rtp, self.rtcp = bind_pair()
+        self.port = self.rtp.getsockname()[1]
+
+    def close(self):
+        self.rtp.close()
+        self.rtcp.close()
+
+
+def collect(socks, limit, enough):
+    """Reads from socks for up to limit seconds, or until enough(got) is true; got maps each
+    socket to the list of datagrams it read."""
+    got = {s: [] for s in socks}
+    end = time.monotonic() + limit
+    while time.monotonic() < end and not enough(got):
+        ready, _, _ = select.select(socks, [], [], max(0.0, min(0.05, end - time.monotonic())))
+        for s in ready:
+            try:
+                data, _ = s.recvfrom(4096)
+            except OSError:
+                continue
+            got[s].append(data)
+    # whatever else is already queued (something that should not be there shows up too)
+    time.sleep(0.1)
+    for s in socks:
+        s.setblocking(False)
+        try:
+            while True:
+                got[s].append(s.recvfrom(4096)[0])
+        except OSError:
+            pass
+        s.setblocking(True)
+    return got
+
+
+# ---- 1: aiortc (audio + video, BUNDLE) -> plain trunk ----
+
+SAMPLE_RATE = 8000
+
+
+class ToneTrack(MediaStreamTrack):
+    """8 kHz mono s16 audio in 20 ms frames: a 600 Hz tone, real time."""
+
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+        self.t0 = None
+
+    async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self.t0 is None:
+            self.t0 = time.monotonic()
+        wait = self.t0 + self.n / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        pcm = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 600 * (self.n + i)
+                                                            / SAMPLE_RATE)))
+                       for i in range(160))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=160)
+        frame.planes[0].update(pcm)
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self.n
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self.n += 160
+        return frame
+
+
+VIDEO_W, VIDEO_H = 160, 120
+
+
+class PatternTrack(VideoStreamTrack):
+    """160x120 yuv420p frames at 30 fps: a luma ramp that moves a little every frame."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    async def recv(self):
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(width=VIDEO_W, height=VIDEO_H, format="yuv420p")
+        y, u, v = frame.planes
+        row = bytes(((x * 3 + self.count * 5) & 0xFF) for x in range(y.line_size))
+        y.update(row * (y.buffer_size // y.line_size))
+        u.update(bytes([(90 + self.count) & 0xFF]) * u.buffer_size)
+        v.update(bytes([160]) * v.buffer_size)
+        frame.pts = pts
+        frame.time_base = time_base
+        self.count += 1
+        return frame
+
+
+class EchoTrunk:
+    """The trunk of scenario 1: per stream, an RTP socket that echoes every RTP packet to
+    where it came from with SSRC ^ 0x5a5a5a5a, and an RTCP socket (P + 1) that records."""
+
+    def __init__(self, kinds):
+        self.streams = [Endpoint(k) for k in kinds]
+        self.lock = threading.Lock()
+        self.rtp_pts = [dict() for _ in kinds]      # pt -> count
+        self.rtp_ssrcs = [set() for _ in kinds]
+        self.rtcp_ssrcs = [dict() for _ in kinds]   # sender ssrc -> count
+        self.rtcp_on_rtp = [0 for _ in kinds]
+        self.echoed = [0 for _ in kinds]
+        self.stop_flag = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        where = {}
+        for i, e in enumerate(self.streams):
+            where[e.rtp] = (i, "rtp")
+            where[e.rtcp] = (i, "rtcp")
+        socks = list(where)
+        while not self.stop_flag:
+            ready, _, _ = select.select(socks, [], [], 0.05)
+            for s in ready:
+                try:
+                    data, src = s.recvfrom(4096)
+                except OSError:
+                    continue
+                i, kind = where[s]
+                with self.lock:
+                    if kind == "rtcp":
+                        if is_rtcp(data):
+                            k = rtcp_ssrc(data)
+                            self.rtcp_ssrcs[i][k] = self.rtcp_ssrcs[i].get(k, 0) + 1
+                        continue
+                    if is_rtcp(data):
+                        self.rtcp_on_rtp[i] += 1
+                        continue
+                    if not is_rtp(data):
+                        continue
+                    pt = rtp_pt(data)
+                    self.rtp_pts[i][pt] = self.rtp_pts[i].get(pt, 0) + 1
+                    self.rtp_ssrcs[i].add(rtp_ssrc(data))
+                back = data[:8] + struct.pack("!I", rtp_ssrc(data) ^ 0x5A5A5A5A) + data[12:]
+                try:
+                    s.sendto(back, src)
+                    with self.lock:
+                        self.echoed[i] += 1
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stop_flag = True
+        self.t.join(2)
+        for e in self.streams:
+            e.close()
+
+
+def prefer(transceiver, kind, mime):
+    codecs = [c for c in RTCRtpSender.getCapabilities(kind).codecs
+              if c.mimeType.lower() == mime]
+    transceiver.setCodecPreferences(codecs)
+
+
+def same_everywhere(sdp, ms, name):
+    """(ok, values): attribute name present on every m-line of ms (media level, else the
+    session level) with one and the same value."""
+    vals = [tuple(sdp.eff(m, name)) for m in ms]
+    return all(vals) and len(set(vals)) == 1, vals
+
+
+async def scenario_aiortc():
+    call = "video-aiortc-%d" % random.getrandbits(24)
+    fa, tb = "fa-" + call, "tb-" + call
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    trunk = None
+    tasks = []
+    try:
+        at = pc.addTransceiver(ToneTrack(), direction="sendrecv")
+        prefer(at, "audio", "audio/pcmu")
+        vt = pc.addTransceiver(PatternTrack(), direction="sendrecv")
+        prefer(vt, "video", "video/vp8")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer_a = pc.localDescription.sdp
+        save_sdp("s1_offer_from_a", offer_a)
+        oa = Sdp(offer_a)
+        mids = [m.attr("mid")[0] for m in oa.media]
+        if not check("s1: aiortc offers audio + video bundled",
+                     [m.kind for m in oa.media] == ["audio", "video"] and oa.bundle() == mids,
+                     show(offer_a), sdp=("s1 offer from aiortc", offer_a)):
+            return
+        audio_ssrcs, video_ssrcs = oa.media[0].ssrcs(), oa.media[1].ssrcs()
+
+        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
+                "transport-protocol": "RTP/AVP", "ICE": "remove", "DTLS": "off",
+                "rtcp-mux": ["demux"]})
+        if not check("s1: ng offer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+            return
+        to_b = r.get("sdp", "")
+        save_sdp("s1_offer_to_b", to_b)
+        sdp_b = ("s1: offer to B", to_b)
+        ob = Sdp(to_b)
+        act = ob.active()
+        check("s1: offer to the trunk has two active m-lines, audio then video, distinct ports",
+              len(ob.media) == 2 and [m.kind for m in act] == ["audio", "video"] and
+              len({m.port for m in act}) == 2, show(to_b), sdp=sdp_b)
+        check("s1: offer to the trunk is plain RTP/AVP on every m-line",
+              all(m.proto == "RTP/AVP" for m in ob.media), show(to_b), sdp=sdp_b)
+        check("s1: offer to the trunk has no fingerprint, setup, ICE, candidate or crypto",
+              not any(ob.anywhere(p) for p in ("a=fingerprint", "a=setup", "a=ice-",
+                                                "a=candidate", "a=crypto", "a=rtcp-mux")),
+              show(to_b), sdp=sdp_b)
+        check("s1: offer to the trunk carries the gateway's address 127.0.0.1 on each m-line",
+              all(ob.addr(m) == LOOPBACK for m in ob.media), show(to_b), sdp=sdp_b)
+        if len(act) != 2:
+            return
+        a_pt = act[0].codec_pt("PCMU")
+        v_pt = act[1].codec_pt("VP8")
+        if not check("s1: offer to the trunk keeps PCMU on audio, VP8 on video",
+                     a_pt is not None and v_pt is not None, show(to_b), sdp=sdp_b):
+            return
+        audio_pts = {int(x) for x in act[0].fmts}
+        video_pts = {int(x) for x in act[1].fmts}
+
+        trunk = EchoTrunk(["audio", "video"])
+        lines = ["v=0", "o=trunk %d 1 IN IP4 127.0.0.1" % random.randrange(1, 1 << 30),
+                 "s=trunk", "c=IN IP4 127.0.0.1", "t=0 0"]
+        for m, e, pt, codec in ((act[0], trunk.streams[0], a_pt, "PCMU/8000"),
+                                (act[1], trunk.streams[1], v_pt, "VP8/90000")):
+            lines.append("m=%s %d RTP/AVP %s" % (m.kind, e.port, pt))
+            lines += ["a=mid:" + x for x in m.attr("mid")]
+            lines += ["a=rtpmap:%s %s" % (pt, codec), "a=sendrecv"]
+        answer_b = "\r\n".join(lines) + "\r\n"
+        save_sdp("s1_answer_from_b", answer_b)
+        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+                "sdp": answer_b})
+        if not check("s1: ng answer -> ok", r.get("result") == "ok",
+                     str(r.get("error-reason"))):
+            return
+        to_a = r.get("sdp", "")
+        save_sdp("s1_answer_to_a", to_a)
+        sdp_a = ("s1: answer to A", to_a)
+        aa = Sdp(to_a)
+        check("s1: answer to aiortc has a=group:BUNDLE with both mids in order, and the "
+              "offer's a=mid on each m-line",
+              aa.bundle() == mids and [m.attr("mid") for m in aa.media] == [[x] for x in mids],
+              "group %s, a=mid %s, offered %s" % (aa.bundle(), [m.attr("mid") for m in aa.media],
+                                                 mids))
+        check("s1: answer to aiortc has both m-lines on one (nonzero) port",
+              len(aa.media) == 2 and aa.media[0].port != 0 and
+              aa.media[0].port == aa.media[1].port, show(to_a), sdp=sdp_a)
+        fps = {v for m in aa.media for v in aa.eff(m, "fingerprint")}
+        check("s1: answer to aiortc has one fingerprint, on every m-line",
+              len(fps) == 1 and all(aa.eff(m, "fingerprint") for m in aa.media), str(fps))
+        for name in ("setup", "ice-ufrag", "ice-pwd", "candidate", "rtcp-mux"):
+            same, vals = same_everywhere(aa, aa.media, name)
+            check("s1: answer to aiortc has the same a=%s on every m-line" % name, same,
+                  str(vals) if name != "ice-pwd" else "differs or missing")
+        check("s1: answer to aiortc is UDP/TLS/RTP/SAVPF with PCMU / VP8",
+              len(aa.media) == 2 and all(m.proto == "UDP/TLS/RTP/SAVPF" for m in aa.media) and
+              aa.media[0].codec_pt("PCMU") is not None and
+              aa.media[1].codec_pt("VP8") is not None, show(to_a), sdp=sdp_a)
+
+        # aiortc: connect, then count what its receivers give back.
+        connected = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def _state():
+            if pc.connectionState in ("connected", "failed", "closed"):
+                connected.set()
+
+        frames = {"audio": 0, "video": 0, "size": None}
+
+        async def drain(track, kind):
+            while True:
+                try:
+                    f = await track.recv()
+                except MediaStreamError:
+                    return
+                frames[kind] += 1
+                if kind == "video":
+                    frames["size"] = (f.width, f.height)
+
+        await pc.setRemoteDescription(RTCSessionDescription(to_a, "answer"))
+        tasks = [asyncio.ensure_future(drain(at.receiver.track, "audio")),
+                 asyncio.ensure_future(drain(vt.receiver.track, "video"))]
+        try:
+            await asyncio.wait_for(connected.wait(), 12)
+        except asyncio.TimeoutError:
+            pass
+        if not check("s1: aiortc connects (ICE + DTLS) to the bundled port",
+                     pc.connectionState == "connected", pc.connectionState):
+            return
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not (frames["audio"] >= 50 and frames["video"] >= 20):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # a few more RTCP intervals (aiortc: 0.5 - 1.5 s)
+
+        with trunk.lock:
+            pts = [dict(x) for x in trunk.rtp_pts]
+            rtcp = [dict(x) for x in trunk.rtcp_ssrcs]
+            on_rtp = list(trunk.rtcp_on_rtp)
+            echoed = list(trunk.echoed)
+        check("s1: trunk audio socket got %d RTP packets, only audio payload types %s"
+              % (sum(pts[0].values()), sorted(audio_pts)),
+              sum(pts[0].values()) > 20 and set(pts[0]) <= audio_pts, "PTs %s" % pts[0])
+        check("s1: trunk video socket got %d RTP packets, only video payload types %s"
+              % (sum(pts[1].values()), sorted(video_pts)),
+              sum(pts[1].values()) > 10 and set(pts[1]) <= video_pts, "PTs %s" % pts[1])
+        check("s1: trunk RTCP ports got aiortc's RTCP (%d audio, %d video), each only its own "
+              "stream's SSRCs" % (sum(rtcp[0].values()), sum(rtcp[1].values())),
+              rtcp[0] and rtcp[1] and set(rtcp[0]) <= audio_ssrcs and
+              set(rtcp[1]) <= video_ssrcs,
+              "audio %s (want %s), video %s (want %s), RTCP on RTP ports %s"
+              % (rtcp[0], audio_ssrcs, rtcp[1], video_ssrcs, on_rtp))
+        check("s1: aiortc received the echoed audio (%d frames)" % frames["audio"],
+              frames["audio"] >= 50, "echoed %s" % echoed)
+        check("s1: aiortc decoded the echoed VP8 video (%d frames of %s)"
+              % (frames["video"], frames["size"]),
+              frames["video"] >= 20 and frames["size"] == (VIDEO_W, VIDEO_H), "echoed %s" % echoed)
+
+        q = ng({"command": "query", "call-id": call})
+        check_query("s1", q, fa, tb, ["audio", "video"])
+        deleted(call, fa, "s1")
+    finally:
+        cleanup(call, fa)
+        for t in tasks:
+            t.cancel()
+        try:
+            await asyncio.wait_for(pc.close(), 5)
+        except Exception:
+            pass
+        if trunk is not None:
+            trunk.stop()
+
+
+def deleted(call, fa, label):
+    """delete -> ok, and the call is gone (query -> error)."""
+    r = ng({"command": "delete", "call-id": call, "from-tag": fa})
+    check("%s: ng delete -> ok" % label, r.get("result") == "ok", str(r))
+    q = ng({"command": "query", "call-id": call})
+    check("%s: after delete, query -> error" % label, q.get("result") == "error",
+          str(q.get("result")))
+
+
+def cleanup(call, fa):
+    """Best effort, when a scenario stopped early: no call left behind."""
+    ng({"command": "delete", "call-id": call, "from-tag": fa}, timeout=1.0)
+
+
+def stream_in(media):
+    try:
+        return media["streams"][0]["stats"]["rtp packets in"]
+    except (KeyError, IndexError, TypeError):
+        return -1
+
+
+def check_query(label, q, fa, tb, kinds):
+    if not check("%s: ng query -> ok" % label, q.get("result") == "ok",
+                 str(q.get("error-reason"))):
+        return
+    tags = q.get("tags", {})
+    for tag, side in ((fa, "A"), (tb, "B")):
+        medias = tags.get(tag, {}).get("medias", [])
+        shape = [(m.get("index"), m.get("type")) for m in medias]
+        check("%s: query: tag %s has %d medias %s" % (label, side, len(kinds),
+                                                        list(enumerate(kinds, 1))),
+              shape == list(enumerate(kinds, 1)) and all(m.get("protocol") for m in medias),
+              str([(m.get("index"), m.get("type"), m.get("protocol")) for m in medias]))
+        counts = [stream_in(m) for m in medias]
+        check("%s: query: tag %s counts RTP in on every media" % (label, side),
+              len(counts) == len(kinds) and all(c > 0 for c in counts), str(counts))
+
+
+# ---- 2: plain <-> plain with audio, video and a data channel line ----
+
+def plain_sdp(who, streams, extra_media="", sess=None, version=1):
+    """A plain RTP/AVP SDP: one m-line per (kind, port, pt, codec), then extra_media."""
+    sess = sess if sess is not None else random.randrange(1, 1 << 30)
+    lines = ["v=0", "o=%s %d %d IN IP4 127.0.0.1" % (who, sess, version),
+             "s=%s" % who, "c=IN IP4 127.0.0.1", "t=0 0"]
+    for kind, port, pt, codec in streams:
+        lines += ["m=%s %d RTP/AVP %d" % (kind, port, pt), "a=rtpmap:%d %s" % (pt, codec),
+                  "a=sendrecv"]
+    return "\r\n".join(lines) + "\r\n" + extra_media
+
+
+def exchange(label, src, dst_port_of, dst, kinds, pts, rtcp=True):
+    """RTP (and with rtcp an RTCP SR, to port + 1) from each src[i] to the gateway port
+    dst_port_of[i]: each must arrive on dst[i] (payload, PT intact) and on no other socket
+    of dst. Returns ok."""
+    if 0 in dst_port_of:
+        return check("%s: the gateway has a port for every stream" % label, False,
+                     str(dst_port_of))
+    sent = {}
+    ssrcs = [random.getrandbits(32) for _ in src]
+    for i, e in enumerate(src):
+        sent[i] = []
+        seq = random.getrandbits(16)
+        for n in range(5):
+            payload = ("%s %s packet %d " % (label, kinds[i], n)).encode() * 4
+            e.rtp.sendto(rtp(pts[i], seq + n, 1000 * n, ssrcs[i], payload),
+                         (LOOPBACK, dst_port_of[i]))
+            sent[i].append(payload)
+        if rtcp:
+            e.rtcp.sendto(sender_report(ssrcs[i], "%s-%s" % (label, kinds[i])),
+                          (LOOPBACK, dst_port_of[i] + 1))
+    socks = [s for e in dst for s in (e.rtp, e.rtcp)]
+    got = collect(socks, 3, lambda g: all(len(g[e.rtp]) >= 5 and
+                                          (len(g[e.rtcp]) >= 1 or not rtcp) for e in dst))
+    good = True
+    for i, e in enumerate(dst):
+        pk = [d for d in got[e.rtp] if is_rtp(d)]
+        payloads = [rtp_payload(d) for d in pk]
+        good &= check("%s: %s RTP arrives on the %s socket only, PT %d and payload intact"
+                      % (label, kinds[i], kinds[i], pts[i]),
+                      sorted(payloads) == sorted(sent[i]) and
+                      all(rtp_pt(d) == pts[i] for d in pk) and len(got[e.rtp]) == len(pk),
+                      "got %d packets, PTs %s, %d payloads match"
+                      % (len(got[e.rtp]), sorted({rtp_pt(d) for d in pk}),
+                         sum(1 for p in payloads if p in sent[i])))
+        rc = [d for d in got[e.rtcp] if is_rtcp(d)]
+        if not rtcp:
+            good &= check("%s: nothing arrives on the %s RTCP socket" % (label, kinds[i]),
+                          not got[e.rtcp], "%d datagrams" % len(got[e.rtcp]))
+            continue
+        good &= check("%s: %s RTCP arrives on the %s RTCP socket (port + 1) only"
+                      % (label, kinds[i], kinds[i]),
+                      len(rc) >= 1 and all(rtcp_ssrc(d) == ssrcs[i] for d in rc),
+                      "got %s" % [hex(rtcp_ssrc(d)) for d in rc])
+    return good
+
+
+def scenario_plain_three_lines():
+    call = "video-plain-%d" % random.getrandbits(24)
+    fa, tb = "fa-" + call, "tb-" + call
+    kinds, pts = ["audio", "video"], [0, 96]
+    codecs = ["PCMU/8000", "VP8/90000"]
+    a = [Endpoint("a-" + k) for k in kinds]
+    b = [Endpoint("b-" + k) for k in kinds]
+    try:
+        dc = ("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+              "a=sctp-port:5000\r\na=max-message-size:262144\r\n")
+        a_streams = [(kinds[i], a[i].port, pts[i], codecs[i]) for i in (0, 1)]
+        b_streams = [(kinds[i], b[i].port, pts[i], codecs[i]) for i in (0, 1)]
+        a_sess, b_sess = random.randrange(1, 1 << 30), random.randrange(1, 1 << 30)
+        offer_a = plain_sdp("a", a_streams, dc, a_sess)
+        save_sdp("s2_offer_from_a", offer_a)
+        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
+                "transport-protocol": "RTP/AVP"})
+        if not check("s2: ng offer (audio, video, application) -> ok", r.get("result") == "ok",
+                     str(r.get("error-reason"))):
+            return
+        to_b = r.get("sdp", "")
+        save_sdp("s2_offer_to_b", to_b)
+        sdp_b = ("s2: offer to B", to_b)
+        ob = Sdp(to_b)
+        kinds_b = [m.kind for m in ob.media]
+        check("s2: offer to B keeps the three m-lines in order", kinds_b ==
+              ["audio", "video", "application"], show(to_b), sdp=sdp_b)
+        if len(ob.media) != 3:
+            return
+        check("s2: offer to B: audio and video active on distinct ports",
+              ob.media[0].port != 0 and ob.media[1].port != 0 and
+              ob.media[0].port != ob.media[1].port, show(to_b), sdp=sdp_b)
+        check("s2: offer to B: the application m-line has port 0", ob.media[2].port == 0,
+              ob.media[2].lines[0])
+        check("s2: offer to B: c= 127.0.0.1, RTP/AVP, same PTs",
+              all(ob.addr(m) == LOOPBACK for m in ob.media[:2]) and
+              [m.proto for m in ob.media[:2]] == ["RTP/AVP", "RTP/AVP"] and
+              [m.fmts for m in ob.media[:2]] == [["0"], ["96"]], show(to_b), sdp=sdp_b)
+        dc0 = "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+        answer_b = plain_sdp("b", b_streams, dc0, b_sess)
+        save_sdp("s2_answer_from_b", answer_b)
+        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+                "sdp": answer_b})
+        if not check("s2: ng answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+            return
+        to_a = r.get("sdp", "")
+        save_sdp("s2_answer_to_a", to_a)
+        sdp_a = ("s2: answer to A", to_a)
+        aa = Sdp(to_a)
+        if not check("s2: answer to A has the three m-lines, application with port 0",
+                     [m.kind for m in aa.media] == ["audio", "video", "application"] and
+                     aa.media[2].port == 0, show(to_a), sdp=sdp_a):
+            return
+        gw_a = [aa.media[0].port, aa.media[1].port]
+        gw_b = [ob.media[0].port, ob.media[1].port]
+        check("s2: answer to A: audio and video on distinct ports, not B's",
+              0 not in gw_a and len(set(gw_a + gw_b)) == 4, "A %s B %s" % (gw_a, gw_b))
+        exchange("s2 A->B", a, gw_a, b, kinds, pts)
+        exchange("s2 B->A", b, gw_b, a, kinds, pts)
+        q = ng({"command": "query", "call-id": call})
+        check_query("s2", q, fa, tb, kinds)
+
+        # A re-offers with one more m-line (audio): the two streams keep their ports on
+        # both sides, the new line is refused with port 0 both ways, media goes on.
+        extra = Endpoint("a-extra")
+        a.append(extra)  # closed with the others
+        new_line = "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % extra.port
+        reoffer = plain_sdp("a", a_streams, dc + new_line, a_sess, 2)
+        save_sdp("s2_reoffer_from_a", reoffer)
+        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": reoffer,
+                "transport-protocol": "RTP/AVP"})
+        if not check("s2 re-offer: ng offer with an added m-line -> ok",
+                     r.get("result") == "ok", str(r.get("error-reason"))):
+            return
+        re_b = r.get("sdp", "")
+        save_sdp("s2_reoffer_to_b", re_b)
+        rb = Sdp(re_b)
+        check("s2 re-offer: offer to B keeps the streams' ports, port 0 on the data channel "
+              "and on the added line", [m.port for m in rb.media] == gw_b + [0, 0],
+              show(re_b), sdp=("s2: re-offer to B", re_b))
+        reanswer = plain_sdp("b", b_streams, dc0 + "m=audio 0 RTP/AVP 0\r\n", b_sess, 2)
+        save_sdp("s2_reanswer_from_b", reanswer)
+        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+                "sdp": reanswer})
+        if not check("s2 re-offer: ng answer -> ok", r.get("result") == "ok",
+                     str(r.get("error-reason"))):
+            return
+        re_a = r.get("sdp", "")
+        save_sdp("s2_reanswer_to_a", re_a)
+        check("s2 re-offer: answer to A keeps the streams' ports, port 0 on the last two lines",
+              [m.port for m in Sdp(re_a).media] == gw_a + [0, 0], show(re_a),
+              sdp=("s2: re-answer to A", re_a))
+        exchange("s2 after the re-offer, A->B", a[:2], gw_a, b, kinds, pts)
+        q = ng({"command": "query", "call-id": call})
+        n = len(q.get("tags", {}).get(fa, {}).get("medias", []))
+        check("s2 re-offer: query still lists two medias for A (the added line is not "
+              "relayed)", n == 2, str(n))
+        deleted(call, fa, "s2")
+    finally:
+        cleanup(call, fa)
+        for e in a + b:
+            e.close()
+
+
+# ---- 4: the cap, four streams a call ----
+
+def scenario_cap():
+    call = "video-cap-%d" % random.getrandbits(24)
+    fa, tb = "fa-" + call, "tb-" + call
+    names = ["stream %d" % i for i in range(1, 5)]
+    a = [Endpoint("a%d" % i) for i in range(5)]  # the fifth m-line must be refused
+    b = [Endpoint("b%d" % i) for i in range(4)]
+    try:
+        offer_a = plain_sdp("a", [("audio", e.port, 0, "PCMU/8000") for e in a])
+        save_sdp("s4_offer_from_a", offer_a)
+        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
+                "transport-protocol": "RTP/AVP"})
+        if not check("s4: ng offer with five audio m-lines -> ok", r.get("result") == "ok",
+                     str(r.get("error-reason"))):
+            return
+        to_b = r.get("sdp", "")
+        save_sdp("s4_offer_to_b", to_b)
+        gw_b = [m.port for m in Sdp(to_b).media]
+        if not check("s4: offer to B: four distinct ports, the fifth m-line port 0",
+                     len(gw_b) == 5 and 0 not in gw_b[:4] and len(set(gw_b[:4])) == 4 and
+                     gw_b[4] == 0, show(to_b), sdp=("s4: offer to B", to_b)):
+            return
+        answer_b = plain_sdp("b", [("audio", e.port, 0, "PCMU/8000") for e in b],
+                             "m=audio 0 RTP/AVP 0\r\n")
+        save_sdp("s4_answer_from_b", answer_b)
+        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+                "sdp": answer_b})
+        if not check("s4: ng answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+            return
+        to_a = r.get("sdp", "")
+        save_sdp("s4_answer_to_a", to_a)
+        gw_a = [m.port for m in Sdp(to_a).media]
+        if not check("s4: answer to A: four distinct ports, the fifth m-line port 0",
+                     len(gw_a) == 5 and 0 not in gw_a[:4] and
+                     len(set(gw_a[:4] + gw_b[:4])) == 8 and gw_a[4] == 0, show(to_a),
+                     sdp=("s4: answer to A", to_a)):
+            return
+        exchange("s4 A->B", a[:4], gw_a[:4], b, names, [0] * 4, rtcp=False)
+        exchange("s4 B->A", b, gw_b[:4], a[:4], names, [0] * 4, rtcp=False)
+        check_query("s4", ng({"command": "query", "call-id": call}), fa, tb, ["audio"] * 4)
+        deleted(call, fa, "s4")
+    finally:
+        cleanup(call, fa)
+        for e in a + b:
+            e.close()
+
+
+# ---- 3: plain A <-> SDES B, two streams ----
+
+SUITES = {"AES_CM_128_HMAC_SHA1_80": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+          "AES_CM_128_HMAC_SHA1_32": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32}
+
+
+def cryptos(m):
+    """[(tag, suite, key+salt bytes)] of an m-line's a=crypto lines."""
+    out = []
+    for v in m.attr("crypto"):
+        f = v.split()
+        if len(f) < 3 or not f[2].startswith("inline:"):
+            continue
+        key = f[2][len("inline:"):].split("|")[0]
+        try:
+            out.append((f[0], f[1], base64.b64decode(key + "=" * (-len(key) % 4))))
+        except ValueError:
+            pass
+    return out
+
+
+def srtp_session(keysalt, suite, outbound):
+    pol = pylibsrtp.Policy(key=keysalt, srtp_profile=SUITES[suite],
+                           ssrc_type=(pylibsrtp.Policy.SSRC_ANY_OUTBOUND if outbound
+                                      else pylibsrtp.Policy.SSRC_ANY_INBOUND))
+    return pylibsrtp.Session(pol)
+
+
+def unprotects(keysalt, suite, data):
+    try:
+        return srtp_session(keysalt, suite, False).unprotect(data)
+    except pylibsrtp.Error:
+        return None
+
+
+def scenario_sdes_two_streams():
+    call = "video-sdes-%d" % random.getrandbits(24)
+    fa, tb = "fa-" + call, "tb-" + call
+    kinds, pts = ["audio", "video"], [0, 96]
+    codecs = ["PCMU/8000", "VP8/90000"]
+    a = [Endpoint("a-" + k) for k in kinds]
+    b = [Endpoint("b-" + k) for k in kinds]
+    try:
+        offer_a = plain_sdp("a", [(kinds[i], a[i].port, pts[i], codecs[i]) for i in (0, 1)])
+        save_sdp("s3_offer_from_a", offer_a)
+        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
+                "transport-protocol": "RTP/SAVP"})
+        if not check("s3: ng offer (RTP/SAVP towards B) -> ok", r.get("result") == "ok",
+                     str(r.get("error-reason"))):
+            return
+        to_b = r.get("sdp", "")
+        save_sdp("s3_offer_to_b", to_b)
+        sdp_b = ("s3: offer to B", to_b)
+        ob = Sdp(to_b)
+        if not check("s3: offer to B has audio and video RTP/SAVP on distinct ports",
+                     [m.kind for m in ob.media] == kinds and
+                     all(m.proto == "RTP/SAVP" and m.port != 0 for m in ob.media) and
+                     ob.media[0].port != ob.media[1].port, show(to_b), sdp=sdp_b):
+            return
+        offered = [cryptos(m) for m in ob.media]
+        keys = [{k for _, _, k in c} for c in offered]
+        check("s3: every m-line towards B has its own a=crypto lines",
+              all(offered) and all(m.has("crypto") for m in ob.media) and
+              not ob.session_attr("crypto"), show(to_b), sdp=sdp_b)
+        check("s3: no key is shared between the audio and the video m-line",
+              keys[0] and keys[1] and not (keys[0] & keys[1]), "audio and video share a key")
+        check("s3: no fingerprint, ICE or BUNDLE towards B",
+              not any(ob.anywhere(p) for p in ("a=fingerprint", "a=ice-", "a=candidate",
+                                                "a=group:BUNDLE")), show(to_b), sdp=sdp_b)
+        pick = []
+        for c in offered:
+            usable = [x for x in c if x[1] in SUITES]
+            pick.append(usable[0] if usable else None)
+        if not check("s3: both m-lines offer an AES-CM suite libsrtp can check",
+                     all(pick), str([[x[1] for x in c] for c in offered])):
+            return
+        # B answers each m-line with that suite's tag and a fresh key of its own.
+        b_keys = [os.urandom(30) for _ in kinds]
+        lines = ["v=0", "o=b %d 1 IN IP4 127.0.0.1" % random.randrange(1, 1 << 30), "s=b",
+                 "c=IN IP4 127.0.0.1", "t=0 0"]
+        for i, m in enumerate(ob.media):
+            lines += ["m=%s %d RTP/SAVP %d" % (kinds[i], b[i].port, pts[i]),
+                      "a=rtpmap:%d %s" % (pts[i], codecs[i]),
+                      "a=crypto:%s %s inline:%s" % (pick[i][0], pick[i][1],
+                                                    base64.b64encode(b_keys[i]).decode()),
+                      "a=sendrecv"]
+            lines += ["a=mid:" + x for x in m.attr("mid")]
+        answer_b = "\r\n".join(lines) + "\r\n"
+        save_sdp("s3_answer_from_b", answer_b)
+        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+                "sdp": answer_b})
+        if not check("s3: ng answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+            return
+        to_a = r.get("sdp", "")
+        save_sdp("s3_answer_to_a", to_a)
+        sdp_a = ("s3: answer to A", to_a)
+        aa = Sdp(to_a)
+        if not check("s3: answer to A is plain RTP/AVP, two ports, no crypto",
+                     [m.kind for m in aa.media] == kinds and
+                     all(m.proto == "RTP/AVP" and m.port != 0 for m in aa.media) and
+                     aa.media[0].port != aa.media[1].port and not aa.anywhere("a=crypto"),
+                     show(to_a), sdp=sdp_a):
+            return
+        gw_a = [m.port for m in aa.media]
+        gw_b = [m.port for m in ob.media]
+
+        # A -> B: plain in, SRTP out, each stream with its own key.
+        ssrc_a = [random.getrandbits(32) for _ in kinds]
+        sent = [[], []]
+        for i in (0, 1):
+            for n in range(5):
+                payload = ("s3 A->B %s %d " % (kinds[i], n)).encode() * 5
+                a[i].rtp.sendto(rtp(pts[i], 100 + n, 160 * n, ssrc_a[i], payload),
+                                (LOOPBACK, gw_a[i]))
+                sent[i].append(payload)
+        got = collect([e.rtp for e in b], 3, lambda g: all(len(g[e.rtp]) >= 5 for e in b))
+        for i in (0, 1):
+            other = 1 - i
+            pk = got[b[i].rtp]
+            clear = []
+            for d in pk:
+                sess = srtp_session(pick[i][2], pick[i][1], False)
+                try:
+                    clear.append(sess.unprotect(d))
+                except pylibsrtp.Error:
+                    pass
+            check("s3 A->B: the %s socket decrypts all 5 packets with the %s m-line's key, "
+                  "payload and PT intact" % (kinds[i], kinds[i]),
+                  len(pk) == 5 and len(clear) == 5 and
+                  sorted(rtp_payload(c) for c in clear) == sorted(sent[i]) and
+                  all(rtp_pt(c) == pts[i] for c in clear),
+                  "got %d packets, %d decrypt" % (len(pk), len(clear)))
+            check("s3 A->B: the %s packets do not decrypt with the %s m-line's key"
+                  % (kinds[i], kinds[other]),
+                  pk and all(unprotects(pick[other][2], pick[other][1], d) is None for d in pk))
+
+        # B -> A: SRTP with B's own key per m-line, plain at A.
+        sent = [[], []]
+        for i in (0, 1):
+            sess = srtp_session(b_keys[i], pick[i][1], True)
+            ssrc = random.getrandbits(32)
+            for n in range(5):
+                payload = ("s3 B->A %s %d " % (kinds[i], n)).encode() * 5
+                b[i].rtp.sendto(sess.protect(rtp(pts[i], 200 + n, 160 * n, ssrc, payload)),
+                                (LOOPBACK, gw_b[i]))
+                sent[i].append(payload)
+        got = collect([e.rtp for e in a], 3, lambda g: all(len(g[e.rtp]) >= 5 for e in a))
+        for i in (0, 1):
+            pk = [d for d in got[a[i].rtp] if is_rtp(d)]
+            check("s3 B->A: B's SRTP (its own %s key) arrives at A's %s socket as plain RTP, "
+                  "payload and PT intact" % (kinds[i], kinds[i]),
+                  len(pk) == 5 and sorted(rtp_payload(d) for d in pk) == sorted(sent[i]) and
+                  all(rtp_pt(d) == pts[i] for d in pk),
+                  "got %d packets, PTs %s" % (len(got[a[i].rtp]),
+                                              sorted({rtp_pt(d) for d in pk})))
+        q = ng({"command": "query", "call-id": call})
+        st = q.get("tags", {}).get(tb, {}).get("medias", [])
+        errs = [m.get("streams", [{}])[0].get("stats", {}).get("auth failures", -1) for m in st]
+        check("s3: query: B's two medias count no authentication failures",
+              len(errs) == 2 and errs == [0, 0], str(errs))
+        deleted(call, fa, "s3")
+    finally:
+        cleanup(call, fa)
+        for e in a + b:
+            e.close()
+
+
+def run(name, fn):
+    t0 = time.monotonic()
+    try:
+        fn()
+    except Exception as e:  # a crash in one scenario is a failure, the others still run
+        import traceback
+        traceback.print_exc()
+        fail("%s raised %s: %s" % (name, e.__class__.__name__, e))
+    print("# %s: %.1f s" % (name, time.monotonic() - t0), flush=True)
+
+
+def main():
+    if not check("dsrtpd answers ping", ng({"command": "ping"}).get("result") == "pong"):
+        return
+    run("scenario 1 (aiortc audio+video bundled -> plain trunk)",
+        lambda: asyncio.run(asyncio.wait_for(scenario_aiortc(), 40)))
+    run("scenario 2 (plain <-> plain, audio + video + data channel line)",
+        scenario_plain_three_lines)
+    run("scenario 3 (plain <-> SDES, audio + video)", scenario_sdes_two_streams)
+    run("scenario 4 (five m-lines: four streams relayed, the fifth refused)", scenario_cap)
+
+
+if __name__ == "__main__":
+    main()
+    print("# dsrtpd_video.py: %d/%d checks passed" % (checks - failures, checks), flush=True)
+    sys.exit(0 if failures == 0 and checks > 0 else 1)
