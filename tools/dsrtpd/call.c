@@ -997,9 +997,12 @@ void gw_call_delete(gw *g, gw_call *c, const char *why)
             gw_leg_flush(g, l); /* close_notify leaves now */
         }
     }
+    uint64_t rtp_in[2] = {0, 0}; /* every stream's */
+    for (unsigned n = gw_call_streams(c), j = 0; j < 2 * n; j++) {
+        rtp_in[j % 2] += gw_call_leg(c, (int)(j % 2), j / 2)->rtp_in;
+    }
     gw_log("info", "msg=\"call deleted\" call=\"%s\" reason=%s rtp_a_in=%llu rtp_b_in=%llu",
-           c->callid, why, (unsigned long long)c->leg[0].rtp_in,
-           (unsigned long long)c->leg[1].rtp_in);
+           c->callid, why, (unsigned long long)rtp_in[0], (unsigned long long)rtp_in[1]);
     c->dead = true;
     c->next = g->dead_calls;
     g->dead_calls = c;

@@ -46,8 +46,8 @@ static void on_event(gw *g, gw_leg *l, const dsrtp_session_event *e)
                    l->call->callid, side, dsrtp_profile_name(e->profile),
                    (double)st.handshake_us / 1000.0);
         } else {
-            gw_log("info", "msg=\"keys ready\" call=\"%s\" leg=%s keying=%s", l->call->callid,
-                   side, dsrtp_keying_name(l->keying));
+            gw_log("info", "msg=\"keys ready\" call=\"%s\" leg=%s stream=%u keying=%s",
+                   l->call->callid, side, (unsigned)l->stream, dsrtp_keying_name(l->keying));
         }
         break;
     }
