@@ -2,7 +2,7 @@
 //
 //   node call.mjs --role offer|answer --local-sdp FILE --remote-sdp FILE [--seconds N]
 //                 [--wait-remote S] [--chromium PATH]
-//                 [--reoffers STEP,STEP.. [--step-seconds N]]
+//                 [--reoffers STEP,STEP.. [--step-seconds N]] [--media audio|audio,video]
 //
 // Serves a tiny page on http://127.0.0.1:<free port>; the page takes the fake microphone and
 // sends it as PCMU only, with no STUN server. As offerer it writes its offer to --local-sdp
@@ -23,6 +23,13 @@
 // candidate pair and its change count, both certificates' fingerprints, the transceiver's
 // currentDirection and the audio packet counters.
 //
+// --media audio,video (offer role only, no --reoffers; for tests/cli/test_browser_video.sh):
+// the page takes the fake camera too and offers two transceivers, audio (PCMU only) then
+// video (VP8 only), with the default bundle policy ("balanced": a port per m-line, and
+// a=group:BUNDLE over both); the last line then also has the video facts (inbound
+// packetsReceived, framesDecoded, ...) and the audio ones under their own names. The
+// default, --media audio, is the call described above, unchanged.
+//
 // Last, one JSON line of getStats() facts is printed on stdout. Exit 0 when the line was
 // printed (the caller judges the values), 1 on any error (also a JSON line, with "error").
 import fs from 'node:fs';
@@ -32,7 +39,7 @@ import { chromium } from 'playwright-core';
 function parseArgs(argv) {
     const o = {
         role: 'offer', seconds: 4, waitRemote: 30, chromium: '/usr/bin/chromium', reoffers: [],
-        stepSeconds: 1.5,
+        stepSeconds: 1.5, media: 'audio',
     };
     for (let i = 0; i < argv.length; i += 2) {
         const k = argv[i], v = argv[i + 1];
@@ -45,10 +52,17 @@ function parseArgs(argv) {
         else if (k === '--chromium') o.chromium = v;
         else if (k === '--reoffers') o.reoffers = v.split(',').filter((x) => x !== '');
         else if (k === '--step-seconds') o.stepSeconds = Number(v);
+        else if (k === '--media') o.media = v;
         else throw new Error(`unknown option ${k}`);
     }
     if (!o.localSdp || !o.remoteSdp) throw new Error('--local-sdp and --remote-sdp are required');
     if (o.role !== 'offer' && o.role !== 'answer') throw new Error('--role is offer or answer');
+    if (o.media !== 'audio' && o.media !== 'audio,video') {
+        throw new Error('--media is audio or audio,video');
+    }
+    if (o.media === 'audio,video' && (o.role !== 'offer' || o.reoffers.length)) {
+        throw new Error('--media audio,video is for --role offer without --reoffers');
+    }
     for (const st of o.reoffers) {
         if (!['refresh', 'hold', 'resume', 'icerestart'].includes(st)) {
             throw new Error(`unknown step ${st}`);
@@ -184,6 +198,101 @@ window.makeAnswer = async (sdp) => {
     return pc.localDescription.sdp;
 };
 window.state = () => ({ connectionState: pc.connectionState, wasConnected });
+// --media audio,video: fake microphone and camera, one transceiver each (audio PCMU only,
+// video VP8 only), the default bundle policy; remote video goes to a <video> element.
+window.makeOfferAV = async () => {
+    pc = new RTCPeerConnection({ iceServers: [] });
+    pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState === 'connected') wasConnected = true;
+    });
+    pc.addEventListener('track', (e) => {
+        let el = document.getElementById('remote');
+        if (e.track.kind === 'video') {
+            el = document.createElement('video');
+            el.autoplay = true;
+            el.muted = true;
+            document.body.appendChild(el);
+        }
+        el.srcObject = new MediaStream([e.track]);
+        el.play().catch(() => {});
+    });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    const only = (kind, mime) => RTCRtpReceiver.getCapabilities(kind).codecs
+        .filter((c) => c.mimeType.toLowerCase() === mime);
+    const ta = pc.addTransceiver(stream.getAudioTracks()[0],
+        { direction: 'sendrecv', streams: [stream] });
+    ta.setCodecPreferences(only('audio', 'audio/pcmu'));
+    const tv = pc.addTransceiver(stream.getVideoTracks()[0],
+        { direction: 'sendrecv', streams: [stream] });
+    tv.setCodecPreferences(only('video', 'video/vp8'));
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered();
+    return pc.localDescription.sdp;
+};
+window.collectAV = async () => {
+    const out = {
+        connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState,
+        wasConnected, transportCount: 0, dtlsState: null, srtpCipher: null, tlsVersion: null,
+        dtlsRole: null, selectedPair: null,
+        audioPacketsReceived: 0, audioPacketsSent: 0, audioCodec: null, audioSsrc: null,
+        videoPacketsReceived: 0, videoPacketsSent: 0, videoCodec: null, videoSsrc: null,
+        framesReceived: 0, framesDecoded: 0, keyFramesDecoded: 0, frameWidth: null,
+        frameHeight: null, videoNackSent: 0, videoPliSent: 0, framesEncoded: 0,
+        keyFramesEncoded: 0, videoNackReceived: 0, videoPliReceived: 0,
+        mids: pc.getTransceivers().map((t) => t.mid).join(' '),
+        // RTCP that came back: report blocks about our streams, SRs about the remote ones
+        remoteInbound: [], remoteOutbound: [],
+    };
+    const report = await pc.getStats();
+    const byId = new Map();
+    report.forEach((s) => byId.set(s.id, s));
+    const codec = (s) => { const c = byId.get(s.codecId); return c ? c.mimeType : null; };
+    report.forEach((s) => {
+        if (s.type === 'transport') {
+            out.transportCount++;
+            out.dtlsState = s.dtlsState ?? null;
+            out.srtpCipher = s.srtpCipher ?? null;
+            out.tlsVersion = s.tlsVersion ?? null;
+            out.dtlsRole = s.dtlsRole ?? null;
+            const pair = byId.get(s.selectedCandidatePairId);
+            if (pair) {
+                const l = byId.get(pair.localCandidateId), r = byId.get(pair.remoteCandidateId);
+                out.selectedPair = (l ? l.address + ':' + l.port : '?') + '>' +
+                    (r ? r.address + ':' + r.port : '?');
+            }
+        } else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+            out.audioPacketsReceived += s.packetsReceived || 0;
+            out.audioCodec = codec(s);
+            out.audioSsrc = s.ssrc ?? null;
+        } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+            out.audioPacketsSent += s.packetsSent || 0;
+        } else if (s.type === 'inbound-rtp' && s.kind === 'video') {
+            out.videoPacketsReceived += s.packetsReceived || 0;
+            out.videoCodec = codec(s);
+            out.videoSsrc = s.ssrc ?? null;
+            out.framesReceived += s.framesReceived || 0;
+            out.framesDecoded += s.framesDecoded || 0;
+            out.keyFramesDecoded += s.keyFramesDecoded || 0;
+            out.frameWidth = s.frameWidth ?? null;
+            out.frameHeight = s.frameHeight ?? null;
+            out.videoNackSent += s.nackCount || 0;
+            out.videoPliSent += s.pliCount || 0;
+        } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
+            out.videoPacketsSent += s.packetsSent || 0;
+            out.framesEncoded += s.framesEncoded || 0;
+            out.keyFramesEncoded += s.keyFramesEncoded || 0;
+            out.videoNackReceived += s.nackCount || 0;
+            out.videoPliReceived += s.pliCount || 0;
+        } else if (s.type === 'remote-inbound-rtp') {
+            out.remoteInbound.push(s.kind);
+        } else if (s.type === 'remote-outbound-rtp') {
+            out.remoteOutbound.push(s.kind);
+        }
+    });
+    out.remoteInbound = out.remoteInbound.sort().join(' ');
+    out.remoteOutbound = out.remoteOutbound.sort().join(' ');
+    return out;
+};
 window.collect = async () => {
     const out = {
         connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState,
@@ -266,8 +375,10 @@ async function main() {
         page.on('console', (m) => process.stderr.write(`page: ${m.text()}\n`));
         page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
         await page.goto(url);
+        const av = o.media === 'audio,video';
         if (o.role === 'offer') {
-            writeAtomically(o.localSdp, await page.evaluate(() => window.makeOffer()));
+            writeAtomically(o.localSdp, await page.evaluate(
+                (v) => (v ? window.makeOfferAV() : window.makeOffer()), av));
             process.stderr.write('call.mjs: offer written\n');
             const answer = await waitFile(o.remoteSdp, o.waitRemote);
             await page.evaluate((sdp) => window.applyAnswer(sdp), answer);
@@ -301,7 +412,7 @@ async function main() {
             const after = await page.evaluate(() => window.snapshot());
             console.log(JSON.stringify({ step, before, after }));
         }
-        const stats = await page.evaluate(() => window.collect());
+        const stats = await page.evaluate((v) => (v ? window.collectAV() : window.collect()), av);
         console.log(JSON.stringify(stats));
     } finally {
         await browser.close();

@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# A real browser's audio + video call through dsrtpd: Debian's Chromium, headless, driven by
+# playwright-core (npm, tests/browser/call.mjs --media audio,video), with its fake
+# microphone and camera, on loopback. The script plays the SIP proxy as Kamailio would (ng
+# offer and answer, SDP moved between the endpoints through files) and the trunk too.
+#
+# Chromium offers two m-lines, audio (PCMU only) and video (VP8 only), with its default
+# bundle policy: a port per m-line and a=group:BUNDLE over both mids. The ng offer goes
+# towards a plain-RTP trunk (RTP/AVP, ICE removed, DTLS off, RTCP on its own port), which
+# is tests/cli/rtp_echo.py: two streams on two ports (audio, video; RTCP on each port + 1),
+# every RTP packet sent back to its source with the SSRC replaced by a fixed one of the
+# echo's (Chromium drops RTP carrying its own SSRC), RTCP sent back with the SSRC fields
+# swapped (a PLI or NACK Chromium's receiver sends about the echoed stream then reaches its
+# own sender about its own stream, so a lost key frame is sent, and echoed, again). The
+# trunk's answer has two m-lines on its two ports, PCMU and VP8 with the payload types of
+# dsrtpd's offer (rtcp-fb nack, nack pli for VP8); by default it names no SSRC, so Chromium
+# must take the echoed streams as unsignalled ones (a bundled transport routes those by
+# payload type); DSRTP_VIDEO_SSRC_LINES=1 adds a=ssrc lines for the echo's SSRCs instead.
+#
+# Checks: Chromium offers both m-lines under BUNDLE; ng offer ok; the offer to the trunk
+# has two active m-lines (audio, video) on distinct ports; ng answer ok; the answer to
+# Chromium bundles both mids on one port (a=group:BUNDLE with both mids, the same port on
+# both m-lines) and carries the same fingerprint, setup, ICE credentials and candidate on
+# each m-line; Chromium's getStats() after ~5 s of call: DTLS transport connected, an SRTP
+# cipher, inbound audio packetsReceived > 0, inbound video packetsReceived > 0 and
+# framesDecoded > 0; the echo saw only the audio m-line's payload types on its audio port
+# and only the video m-line's on its video port, each from that m-line's port in the offer
+# (symmetric RTP); ng delete ok.
+#
+# Setup as in test_browser_dsrtpd.sh: playwright-core is installed with `npm install`, here
+# into BUILD_DIR/browser-video-test (its own folder: ctest -j may run both browser tests at
+# once, and neither may rewrite files the other is loading or installing), only when its
+# node_modules is missing; no browser is ever downloaded, /usr/bin/chromium is used.
+# Missing chromium, node or npm is a failure, not a skip. The call runs in a fresh network
+# namespace with only `lo` when `unshare -n` works.
+#
+# usage: bash test_browser_video.sh BUILD_DIR   (env DSRTP_SOURCE_DIR: the source tree)
+set -u
+
+BUILD=${1:?usage: test_browser_video.sh BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+export DSRTP_SOURCE_DIR=$SRC
+CHROMIUM=${DSRTP_CHROMIUM:-/usr/bin/chromium} # Debian's; never a downloaded browser
+PY=/usr/bin/python3
+NODE_DIR=$BUILD/browser-video-test
+CALL_SECONDS=5
+SSRC_LINES=${DSRTP_VIDEO_SSRC_LINES:-0}
+ECHO_SSRC_AUDIO=$((0x0EC40A01)) # the echo's SSRCs, fixed (and so never Chromium's but by
+ECHO_SSRC_VIDEO=$((0x0EC40B01)) # a 1 in 2^32 chance)
+# The ng flags of the offer towards the trunk, as the proxy sets them.
+TO_TRUNK=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
+CALL=browser_video
+
+missing=""
+[ -x "$CHROMIUM" ] || missing="$missing chromium($CHROMIUM)"
+command -v node >/dev/null 2>&1 || missing="$missing node"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+    echo "FAIL - missing:$missing (scripts/deps.sh test installs chromium; node/npm come from nodejs)"
+    exit 1
+fi
+
+# Outside the namespace (it has no route to the registry): install playwright-core once.
+if [ -z "${DSRTP_BROWSER_NETNS:-}" ]; then
+    mkdir -p "$NODE_DIR"
+    cp "$SRC/tests/browser/package.json" "$SRC/tests/browser/call.mjs" "$NODE_DIR/"
+    if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
+        echo "# npm install playwright-core into $NODE_DIR (no browser download)"
+        if ! (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+            timeout 60 npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
+            echo "FAIL - npm install playwright-core in $NODE_DIR:"
+            tail -n 5 "$NODE_DIR/npm.log"
+            exit 1
+        fi
+    fi
+    if unshare -n true 2>/dev/null; then
+        echo "# running the call in a network namespace with only lo"
+        exec env DSRTP_BROWSER_NETNS=1 unshare -n bash -c \
+            'ip link set lo up && exec bash "$0" "$@"' "$0" "$BUILD"
+    fi
+    echo "# unshare -n is not available: running in the host network namespace"
+fi
+
+source "$SRC/tests/cli/lib.sh" browser-video
+
+# 24 consecutive free ports: dsrtpd's media ports are the first 16, the echo's the last 4
+# (audio RTP, audio RTCP, video RTP, video RTCP).
+read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 24)
+NG=127.0.0.1:$NG_PORT
+ECHO_AUDIO=$((MEDIA_BASE + 16))
+ECHO_VIDEO=$((MEDIA_BASE + 18))
+"$BUILD/dsrtpd" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
+    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 15)) --timeout 30 --log "$WORK/dsrtpd.log" \
+    2>"$WORK/dsrtpd.err" &
+gw_wait_ready || echo "# dsrtpd does not answer ping"
+
+# sdp_mlines FILE: one line per m-line: "KIND PORT FMT,FMT.. MID" (MID "-" when none).
+sdp_mlines() {
+    tr -d '\r' <"$1" | awk '
+        function flush() { if (kind != "") print kind, port, fmts, (mid == "" ? "-" : mid) }
+        /^m=/ { flush(); split(substr($0, 3), f, " "); kind = f[1]; port = f[2]; fmts = f[4]
+                for (i = 5; i in f; i++) fmts = fmts "," f[i]; mid = "" }
+        /^a=mid:/ { if (kind != "") mid = substr($0, 7) }
+        END { flush() }'
+}
+# sdp_bundle FILE: the mids of a=group:BUNDLE, space separated.
+sdp_bundle() { tr -d '\r' <"$1" | sed -n 's/^a=group:BUNDLE *//p' | head -n 1; }
+# sdp_pt FILE KIND CODEC: the payload type of CODEC (rtpmap name, any case) in the first
+# KIND m-line.
+sdp_pt() {
+    tr -d '\r' <"$1" | awk -v k="$2" -v c="$3" '
+        /^m=/ { inm = ($0 ~ "^m=" k " ") && !done; if (inm) done = 1 }
+        inm && /^a=rtpmap:/ {
+            split(substr($0, 10), f, "[ /]")
+            if (toupper(f[2]) == toupper(c)) { print f[1]; exit }
+        }'
+}
+
+D=$WORK/$CALL
+mkdir -p "$D"
+B=$D/browser.sdp O=$D/trunk_offer.sdp T=$D/trunk.sdp A=$D/remote.sdp
+
+timeout 60 node "$NODE_DIR/call.mjs" --role offer --media audio,video --chromium "$CHROMIUM" \
+    --local-sdp "$B" --remote-sdp "$A" --seconds $CALL_SECONDS --wait-remote 25 \
+    >"$D/browser.out" 2>"$D/browser.err" &
+BPID=$!
+EPID=""
+
+# ng_step COMMAND FLAGS IN OUT: one ng offer/answer with an SDP file, checked.
+ng_step() {
+    local to=""
+    [ "$1" = answer ] && to=",\"to-tag\":\"$CALL-b\""
+    ng "{\"command\":\"$1\",\"call-id\":\"$CALL\",\"from-tag\":\"$CALL-a\"$to$2}" \
+        --sdp-file "$3" --out-sdp "$4" >"$3.ng.json"
+    grep -q '"result": "ok"' "$3.ng.json" && pass "$CALL: ng $1" ||
+        { fail "$CALL: ng $1 ($(cut -c1-300 "$3.ng.json"))"; return 1; }
+}
+
+run_call() {
+    if ! wait_file "$B" 30 $BPID; then
+        fail "$CALL: Chromium made an offer: $(tail -n 3 "$D/browser.err" | tr '\n' ' ')"
+        return 1
+    fi
+    local bm bmids ok
+    bm=$(sdp_mlines "$B")
+    bmids=$(awk '{ print $4 }' <<<"$bm" | tr '\n' ' ' | sed 's/ $//')
+    [ "$(awk '{ print $1 }' <<<"$bm" | tr '\n' ' ')" = "audio video " ] &&
+        [ "$(sdp_bundle "$B")" = "$bmids" ] &&
+        pass "$CALL: Chromium offers audio + video, a=group:BUNDLE $bmids" ||
+        fail "$CALL: Chromium offers audio + video under BUNDLE (m-lines" \
+            "'$(tr '\n' ';' <<<"$bm")', BUNDLE '$(sdp_bundle "$B")')"
+
+    # The offer to the trunk: two active m-lines on distinct ports.
+    ng_step offer "$TO_TRUNK" "$B" "$O" || return 1
+    local om oa ov pa pv fa fv what="offer to the trunk has two active m-lines on distinct ports"
+    om=$(sdp_mlines "$O")
+    oa=$(awk '$1 == "audio"' <<<"$om" | head -n 1)
+    ov=$(awk '$1 == "video"' <<<"$om" | head -n 1)
+    pa=$(awk '{ print $2 }' <<<"$oa")
+    pv=$(awk '{ print $2 }' <<<"$ov")
+    fa=$(awk '{ print $3 }' <<<"$oa")
+    fv=$(awk '{ print $3 }' <<<"$ov")
+    [ "$(wc -l <<<"$om")" = 2 ] && [ "${pa:-0}" -gt 0 ] 2>/dev/null &&
+        [ "${pv:-0}" -gt 0 ] 2>/dev/null && [ "$pa" != "$pv" ] &&
+        pass "$CALL: $what (audio $pa, video $pv)" ||
+        fail "$CALL: $what (got '$(tr '\n' ';' <<<"$om")')"
+
+    # The trunk: the echo on its two ports, and its answer.
+    local pcmu vp8
+    pcmu=$(sdp_pt "$O" audio PCMU)
+    vp8=$(sdp_pt "$O" video VP8)
+    if [ -z "$pcmu" ] || [ -z "$vp8" ]; then
+        fail "$CALL: offer to the trunk has PCMU and VP8 (PCMU '$pcmu', VP8 '$vp8')"
+        return 1
+    fi
+    echo "$fa" >"$D/audio_fmts"
+    echo "$fv" >"$D/video_fmts"
+    echo "$pa $pv" >"$D/offer_ports"
+    $PY "$SRC/tests/cli/rtp_echo.py" --bind 127.0.0.1 --out "$D/echo.json" --seconds 60 \
+        --stream "audio:$ECHO_AUDIO:$ECHO_SSRC_AUDIO" \
+        --stream "video:$ECHO_VIDEO:$ECHO_SSRC_VIDEO" \
+        >"$D/echo.out" 2>"$D/echo.err" &
+    EPID=$!
+    local i
+    for ((i = 0; i < 50; i++)); do
+        grep -q ready "$D/echo.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q ready "$D/echo.out" ||
+        fail "$CALL: the echo bound its ports: $(tail -n 2 "$D/echo.err" | tr '\n' ' ')"
+    {
+        echo "v=0"
+        echo "o=trunk 1 1 IN IP4 127.0.0.1"
+        echo "s=-"
+        echo "c=IN IP4 127.0.0.1"
+        echo "t=0 0"
+        echo "m=audio $ECHO_AUDIO RTP/AVP $pcmu"
+        echo "a=rtpmap:$pcmu PCMU/8000"
+        echo "a=sendrecv"
+        [ "$SSRC_LINES" = 1 ] && echo "a=ssrc:$ECHO_SSRC_AUDIO cname:trunk-echo"
+        echo "m=video $ECHO_VIDEO RTP/AVP $vp8"
+        echo "a=rtpmap:$vp8 VP8/90000"
+        echo "a=rtcp-fb:$vp8 nack"
+        echo "a=rtcp-fb:$vp8 nack pli"
+        echo "a=sendrecv"
+        [ "$SSRC_LINES" = 1 ] && echo "a=ssrc:$ECHO_SSRC_VIDEO cname:trunk-echo"
+    } | sed 's/$/\r/' >"$T"
+
+    # The answer to Chromium: both mids bundled on one port, one transport's attributes on
+    # each m-line.
+    ng_step answer '' "$T" "$A" || return 1
+    local am ports
+    am=$(sdp_mlines "$A")
+    ports=$(awk '{ print $2 }' <<<"$am" | sort -u)
+    [ "$(sdp_bundle "$A")" = "$bmids" ] &&
+        [ "$(awk '{ print $4 }' <<<"$am" | tr '\n' ' ' | sed 's/ $//')" = "$bmids" ] &&
+        [ "$(wc -l <<<"$ports")" = 1 ] && [ "${ports:-0}" -gt 0 ] 2>/dev/null &&
+        pass "$CALL: answer to Chromium bundles mids $bmids on one port ($ports)" ||
+        fail "$CALL: answer to Chromium bundles mids $bmids on one port" \
+            "(BUNDLE '$(sdp_bundle "$A")', m-lines '$(tr '\n' ';' <<<"$am")')"
+    local why what
+    why=$(tr -d '\r' <"$A" | awk '
+        /^m=/ { n++ }
+        n && /^a=(fingerprint|setup|ice-ufrag|ice-pwd|candidate):/ {
+            split($0, kv, ":"); v[n, kv[1]] = v[n, kv[1]] $0 "|" }
+        END {
+            split("a=fingerprint a=setup a=ice-ufrag a=ice-pwd a=candidate", keys, " ")
+            for (k = 1; k <= 5; k++) {
+                if (v[1, keys[k]] == "") { printf "%s missing on m-line 1; ", keys[k]; continue }
+                for (i = 2; i <= n; i++)
+                    if (v[i, keys[k]] != v[1, keys[k]])
+                        printf "%s differs on m-line %d; ", keys[k], i
+            }
+        }')
+    what="answer to Chromium has the same fingerprint, setup, ICE credentials and candidate"
+    what="$what on each m-line"
+    [ -z "$why" ] && pass "$CALL: $what" || fail "$CALL: $what (${why%; })"
+    return 0
+}
+
+# check_browser: Chromium's stats line after the call.
+check_browser() {
+    wait_pid $BPID 45
+    local rc=$? S=$D/browser.last v
+    tail -n 1 "$D/browser.out" >"$S"
+    echo "# chromium $(cat "$S")"
+    [ $rc -eq 0 ] && pass "$CALL: browser script exit 0" ||
+        fail "$CALL: browser script exit $rc: $(tail -n 3 "$D/browser.err" | tr '\n' ' ')"
+    [ "$(json_str "$S" dtlsState)" = connected ] && pass "$CALL: getStats dtlsState connected" ||
+        fail "$CALL: getStats dtlsState connected (got '$(json_str "$S" dtlsState)')"
+    v=$(json_str "$S" srtpCipher)
+    [ -n "$v" ] && pass "$CALL: getStats srtpCipher $v" ||
+        fail "$CALL: getStats srtpCipher non-empty"
+    for v in audioPacketsReceived:"inbound audio packetsReceived" \
+        videoPacketsReceived:"inbound video packetsReceived" \
+        framesDecoded:"inbound video framesDecoded"; do
+        local key=${v%%:*} what=${v#*:} n
+        n=$(json_val "$S" "$key")
+        [ "${n:-0}" -gt 0 ] 2>/dev/null && pass "$CALL: getStats $what $n" ||
+            fail "$CALL: getStats $what > 0 (got '${n:-none}')"
+    done
+}
+
+# check_echo: what the echo saw on each port (after it stopped and wrote echo.json).
+check_echo() {
+    if [ -z "$EPID" ]; then
+        return
+    fi
+    kill -TERM $EPID 2>/dev/null
+    wait_pid $EPID 10
+    if [ ! -s "$D/echo.json" ]; then
+        fail "$CALL: the echo wrote its report: $(tail -n 3 "$D/echo.err" | tr '\n' ' ')"
+        return
+    fi
+    echo "# echo $(cat "$D/echo.json")"
+    local verdict what
+    while IFS=$'\t' read -r verdict what; do
+        if [ "$verdict" = ok ]; then pass "$CALL: $what"; else fail "$CALL: $what"; fi
+    done < <($PY - "$D/echo.json" "$(cat "$D/audio_fmts")" "$(cat "$D/video_fmts")" \
+        $(cat "$D/offer_ports") <<'PYEOF'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+fmts = {"audio": {int(x) for x in sys.argv[2].split(",") if x},
+        "video": {int(x) for x in sys.argv[3].split(",") if x}}
+ports = {"audio": sys.argv[4], "video": sys.argv[5]}
+for kind in ("audio", "video"):
+    s = rep[kind]
+    pts = set(s["pts"])
+    print("%s\techo's %s port saw only %s payload types "
+          "(got %s from %d RTP packets, %s m-line has %s)"
+          % ("ok" if pts and pts <= fmts[kind] else "FAIL", kind, kind,
+             sorted(pts), s["rtp_packets"], kind, sorted(fmts[kind])))
+    want = "127.0.0.1:" + ports[kind]
+    print("%s\techo's %s RTP came from the %s m-line's port in the offer (%s; got %s)"
+          % ("ok" if s["rtp_from"] == [want] else "FAIL", kind, kind, want,
+             ", ".join(s["rtp_from"]) or "nothing"))
+PYEOF
+)
+    $PY - "$D/echo.json" <<'PYEOF'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+for kind in ("audio", "video"):
+    s = rep[kind]
+    print("# echo %s: RTCP %d packets (types %s, %d on the RTP port) from %s, %d echoed"
+          % (kind, s["rtcp_packets"], s["rtcp_types"], s["rtcp_on_rtp_port"],
+             ", ".join(s["rtcp_from"]) or "nowhere", s["rtcp_echoed"]))
+PYEOF
+}
+
+run_call
+check_browser
+check_echo
+ng "{\"command\":\"delete\",\"call-id\":\"$CALL\",\"from-tag\":\"$CALL-a\"}" >"$D/ng_delete.json"
+grep -q '"result": "ok"' "$D/ng_delete.json" && pass "$CALL: ng delete" ||
+    fail "$CALL: ng delete ($(cut -c1-200 "$D/ng_delete.json"))"
+
+if [ $failures -ne 0 ]; then
+    for f in "$B" "$O" "$T" "$A"; do
+        [ -f "$f" ] || continue
+        echo "# $(basename "$f"):"
+        tr -d '\r' <"$f" | grep -v '^a=\(extmap\|ssrc-group\|msid-semantic\)' | sed 's/^/#   /'
+    done
+    echo "# dsrtpd log tail:"
+    tail -n 25 "$WORK/dsrtpd.log" "$WORK/dsrtpd.err" 2>/dev/null | sed 's/^/#   /'
+    echo "# browser.err tail:"; tail -n 10 "$D/browser.err" | sed 's/^/#   /'
+fi
+echo "$((checks - failures))/$checks checks passed"
+[ $failures -eq 0 ]
