@@ -90,7 +90,7 @@ unsigned gw_stream_map_rtcp(const gw_stream_map *m, const uint8_t *p, size_t len
             about = 28; /* after the 20 bytes of sender info */
         }
         unsigned k = about != 0 ? gw_stream_map_ssrc(m, be32(h + about)) : GW_NO_STREAM;
-        if (k == GW_NO_STREAM) {
+        if (k == GW_NO_STREAM && plen >= 8) { /* a 4-byte packet has no sender */
             k = gw_stream_map_ssrc(m, be32(h + 4));
         }
         if (k != GW_NO_STREAM) {
