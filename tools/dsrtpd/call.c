@@ -1,17 +1,16 @@
-/* The call table: call-id -> call with two legs. An offer creates the call (both legs get a
- * port; leg B's DTLS session exists at once so that an early ClientHello from B is held);
- * the answer completes leg B, starts both sessions and yields the answer for A. Later
- * offers (SIP re-INVITEs) may come from either side, told apart by their from-tag: A's tag,
- * or B's (the answer's to-tag). The answer then comes from the other side. Each leg keeps
- * its port, sockets, keys, ICE credentials and DTLS association; its session learns what
- * changed (a plain or SDES peer's new address, an SDES peer's new key, an ICE peer's new
- * credentials: an ICE restart, which gives that leg new credentials of ours too). Deleted calls are
- * unlinked at once but freed at the end of the loop iteration, so an event already fetched
- * for one of their sockets never touches freed memory; a delete with a delay leaves the call
- * relaying until then, and an offer or answer in the meantime cancels it. */
+/* The call table: call-id -> call with a leg per stream on each side. An offer creates the
+ * call (every stream's legs get a port unless their side bundles; B's DTLS sessions exist at
+ * once so that an early ClientHello from B is held); the answer completes B's legs, starts
+ * the sessions and yields the answer for A. Later offers (SIP re-INVITEs) may come from
+ * either side, told apart by their from-tag: A's tag, or B's (the answer's to-tag). The
+ * answer then comes from the other side. Each leg keeps its port, sockets, keys, ICE
+ * credentials and DTLS association, and its session learns what changed (leg.c), unless
+ * the description asks for a new DTLS association, which the leg then gets. Deleted calls
+ * are unlinked at once but freed at the end of the loop iteration, so an event already
+ * fetched for one of their sockets never touches freed memory; a delete with a delay leaves
+ * the call relaying until then, and an offer or answer in the meantime cancels it. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <dsrtp/io.h>
 #include <dsrtp/util.h>
@@ -28,152 +27,17 @@ gw_call *gw_call_find(gw *g, const char *callid)
     return NULL;
 }
 
-/* Wipes (secrets: SDES keys, ICE passwords) and frees a kept text. */
-static void drop_text(char **text, size_t *len)
-{
-    if (*text != NULL) {
-        dsrtp_secure_wipe(*text, *len);
-        free(*text);
-    }
-    *text = NULL;
-    *len = 0;
-}
-
-static void drop_parsed(gw_leg *l)
-{
-    dsrtp_sdp_free(l->remote_sdp);
-    dsrtp_sdp_free(l->local_sdp);
-    l->remote_sdp = NULL;
-    l->local_sdp = NULL;
-}
-
-/* The whole decision goes once the session has what it needs of it. */
-static void drop_pending(gw_leg *l)
-{
-    if (l->pending != NULL) {
-        dsrtp_sdp_decision_wipe(l->pending);
-        free(l->pending);
-        l->pending = NULL;
-    }
-}
-
-static void leg_clear(gw *g, gw_leg *l)
-{
-    gw_hs_end(g, l);
-    if (l->rtcp_fd >= 0) {
-        gw_io_unwatch(g, l->rtcp_fd);
-        close(l->rtcp_fd);
-    }
-    if (l->fd >= 0) {
-        gw_io_unwatch(g, l->fd);
-        close(l->fd);
-        gw_ports_give(&g->root->ports, l->port);
-        atomic_fetch_sub(&g->m.legs_current, 1);
-    }
-    dsrtp_session_free(l->session);
-    drop_parsed(l);
-    drop_pending(l);
-    drop_text(&l->remote_text, &l->remote_len);
-    drop_text(&l->sent_sdp, &l->sent_len);
-    if (l->sdes_keys != NULL) {
-        dsrtp_secure_wipe(l->sdes_keys, GW_SDES_OFFERED * sizeof *l->sdes_keys);
-        free(l->sdes_keys);
-    }
-    free(l->tag);
-    free(l->mid);
-    dsrtp_secure_wipe(l, sizeof *l);
-    l->fd = -1;
-    l->rtcp_fd = -1;
-}
-
 static void call_free(gw *g, gw_call *c)
 {
     for (unsigned k = gw_call_streams(c); k-- > 0;) {
-        leg_clear(g, gw_call_leg(c, 1, k));
-        leg_clear(g, gw_call_leg(c, 0, k));
+        gw_leg_clear(g, gw_call_leg(c, 1, k));
+        gw_leg_clear(g, gw_call_leg(c, 0, k));
     }
     if (c->more != NULL) {
         dsrtp_secure_wipe(c->more, sizeof *c->more);
         free(c->more);
     }
     free(c);
-}
-
-/* Replaces a tag with a copy of text: 0, or -1 (out of memory; the tag stays). */
-static int leg_set_tag(gw_leg *l, const char *text)
-{
-    char *copy = strdup(text != NULL ? text : "");
-    if (copy == NULL) {
-        return -1;
-    }
-    free(l->tag);
-    l->tag = copy;
-    return 0;
-}
-
-/* Leg l of side idx for stream k on m-line mline: no socket yet. The first stream's legs
- * name their side: tag (NULL: unknown yet). 0, or -1 (out of memory). */
-static int leg_init(gw_call *c, gw_leg *l, int idx, unsigned k, uint8_t mline, const char *tag)
-{
-    l->kind = GW_FD_LEG;
-    l->call = c;
-    l->idx = idx;
-    l->stream = (uint8_t)k;
-    l->mline = mline;
-    l->fd = -1;
-    l->rtcp_fd = -1;
-    l->deadline = DSRTP_TIME_NEVER;
-    return k == 0 ? leg_set_tag(l, tag) : 0;
-}
-
-/* A port for leg l (a stream of its own, not bundled). */
-static int leg_open(gw *g, gw_leg *l, const char **err)
-{
-    if (gw_ports_take(g, &l->fd, &l->port) != 0) {
-        *err = "no free media ports";
-        return -1;
-    }
-    atomic_fetch_add(&g->m.legs_current, 1);
-    if (gw_io_watch(g, l->fd, l) != 0) {
-        *err = "no free media ports";
-        return -1;
-    }
-    return 0;
-}
-
-/* A separate RTCP socket on our RTP port + 1 for a leg without rtcp-mux (RFC 3550 §11: the
- * odd port above, which the pool never hands out). Only plain and SDES legs: DTLS without
- * rtcp-mux would need a second association, so such a leg keeps RTCP on the RTP port. When
- * the port cannot be had, RTCP stays on the RTP port too (logged). */
-static void leg_open_rtcp(gw *g, gw_leg *l)
-{
-    if (l->rtcp_fd >= 0) {
-        return;
-    }
-    const char *side = l->idx == 0 ? "A" : "B";
-    if (l->keying == DSRTP_KEYING_DTLS) {
-        gw_log("warn", "msg=\"DTLS leg without rtcp-mux: RTCP stays on the RTP port\" "
-                       "call=\"%s\" leg=%s", l->call->callid, side);
-        return;
-    }
-    dsrtp_addr a = g->cfg.iface;
-    a.port = (uint16_t)(l->port + 1);
-    int fd = -1;
-    if (l->port == UINT16_MAX || gw_udp_bind(&a, &fd) != 0) {
-        gw_log("warn", "msg=\"no RTCP port: RTCP stays on the RTP port\" call=\"%s\" leg=%s "
-                       "port=%u", l->call->callid, side, (unsigned)a.port);
-        return;
-    }
-    l->rtcp_tag = (gw_rtcp_tag){.kind = GW_FD_LEG_RTCP, .leg = l};
-    if (gw_io_watch(g, fd, &l->rtcp_tag) != 0) {
-        close(fd);
-        gw_log("warn", "msg=\"cannot watch the RTCP port\" call=\"%s\" leg=%s",
-               l->call->callid, side);
-        return;
-    }
-    l->rtcp_fd = fd;
-    gw_log("debug", "msg=\"separate RTCP port\" call=\"%s\" leg=%s port=%u", l->call->callid,
-           side, (unsigned)a.port);
 }
 
 static char *keep_text(const char *text, size_t len)
@@ -269,7 +133,7 @@ static int take_remote(gw_leg *l, dsrtp_sdp *doc, const char *sdp, size_t len,
         *err = "out of memory";
         return -1;
     }
-    drop_text(&l->remote_text, &l->remote_len);
+    gw_text_drop(&l->remote_text, &l->remote_len);
     l->remote_text = text;
     l->remote_len = len;
     dsrtp_sdp_free(l->remote_sdp);
@@ -303,8 +167,8 @@ int gw_call_parse(gw_call *c, const char **err)
 void gw_call_unparse(gw_call *c)
 {
     if (c->answered) {
-        drop_parsed(&c->leg[0]);
-        drop_parsed(&c->leg[1]);
+        gw_leg_unparse(&c->leg[0]);
+        gw_leg_unparse(&c->leg[1]);
     }
 }
 
@@ -343,25 +207,43 @@ static int call_streams_init(gw_call *c, const char *from_tag, const char **err)
         return -1;
     }
     if (n > 1) {
-        c->more = calloc(1, sizeof *c->more);
-        if (c->more == NULL) {
+        if (gw_call_more(c) != 0) {
             *err = "out of memory";
             return -1;
         }
         c->more->count = n;
-        for (unsigned k = 1; k < GW_STREAMS_MAX; k++) {
-            for (int i = 0; i < 2; i++) {
-                c->more->leg[i][k - 1].fd = -1;
-                c->more->leg[i][k - 1].rtcp_fd = -1;
-            }
-        }
-        gw_stream_map_init(&c->more->map);
     }
     for (unsigned k = 0; k < n; k++) {
-        if (leg_init(c, gw_call_leg(c, 0, k), 0, k, mlines[k], from_tag) != 0 ||
-            leg_init(c, gw_call_leg(c, 1, k), 1, k, mlines[k], NULL) != 0) {
+        if (gw_leg_init(c, gw_call_leg(c, 0, k), 0, k, mlines[k], from_tag) != 0 ||
+            gw_leg_init(c, gw_call_leg(c, 1, k), 1, k, mlines[k], NULL) != 0) {
             *err = "out of memory";
             return -1;
+        }
+    }
+    return 0;
+}
+
+/* Sockets for the legs of streams from `from` on that have none (bundled ones ride on their
+ * side's first leg): a port each, RTCP on port + 1 without rtcp-mux. The offered side's
+ * (`offered`) DTLS sessions exist at once: its ClientHello may come before its answer. */
+static int open_legs(gw *g, gw_call *c, unsigned from, int offered, const char **err)
+{
+    for (unsigned k = from; k < gw_call_streams(c); k++) {
+        for (int i = 0; i < 2; i++) {
+            gw_leg *l = gw_call_leg(c, i, k);
+            if (l->bundled || l->fd >= 0) {
+                continue;
+            }
+            if (gw_leg_open(g, l, err) != 0) {
+                return -1;
+            }
+            if (!l->rtcp_mux) {
+                gw_leg_open_rtcp(g, l);
+            }
+            if (i == offered && l->keying == DSRTP_KEYING_DTLS && gw_leg_session_new(g, l) != 0) {
+                *err = "cannot create the DTLS session";
+                return -1;
+            }
         }
     }
     return 0;
@@ -423,32 +305,8 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
         goto fail;
     }
     unsigned n = gw_call_streams(c);
-    for (unsigned k = 0; k < n; k++) {
-        for (int i = 0; i < 2; i++) {
-            gw_leg *l = gw_call_leg(c, i, k);
-            if (!l->bundled && leg_open(g, l, err) != 0) {
-                goto fail;
-            }
-        }
-    }
-    if (gw_sdp_offer_b(g, c, o, err) != 0) {
+    if (open_legs(g, c, 0, 1, err) != 0 || gw_sdp_offer_b(g, c, o, err) != 0) {
         goto fail;
-    }
-    /* RTCP without rtcp-mux: A's offer lacks it (our answer will too), or the flags keep it
-     * out of the offer to B. A B that drops it from its answer gets the port then. B's
-     * DTLS sessions exist at once: B may send its ClientHello before the answer. */
-    for (unsigned k = 0; k < n; k++) {
-        for (int i = 0; i < 2; i++) {
-            gw_leg *l = gw_call_leg(c, i, k);
-            if (!l->bundled && !l->rtcp_mux) {
-                leg_open_rtcp(g, l);
-            }
-            if (i == 1 && !l->bundled && l->keying == DSRTP_KEYING_DTLS &&
-                gw_leg_session_new(g, l) != 0) {
-                *err = "cannot create the DTLS session";
-                goto fail;
-            }
-        }
     }
     if (emit_sdp(g, &c->leg[1], out, cap, out_len, err) != 0) {
         goto fail;
@@ -467,212 +325,6 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
 fail:
     call_free(g, c);
     return -1;
-}
-
-/* Where RTCP for a leg with its own RTCP socket goes first: the peer's a=rtcp (RFC 3605),
- * on its address or else the RTP one; without it, the RTP path's port + 1 (relay.c). */
-static void rtcp_peer_from_sdp(gw_leg *l, const dsrtp_sdp_media *m, const dsrtp_session_remote *r)
-{
-    l->has_rtcp_peer = false;
-    if (!m->has_rtcp || m->rtcp_port == 0) {
-        return;
-    }
-    if (m->rtcp_address.family != DSRTP_SDP_ADDR_NONE && m->rtcp_address.address != NULL) {
-        const char *ip = m->rtcp_address.address;
-        char text[DSRTP_ADDR_TEXT_MAX + 8];
-        snprintf(text, sizeof text, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip,
-                 m->rtcp_port);
-        l->has_rtcp_peer = dsrtp_addr_parse(text, strlen(text), &l->rtcp_peer) == DSRTP_OK;
-    } else if (r->has_addr) {
-        l->rtcp_peer = r->addr;
-        l->rtcp_peer.port = m->rtcp_port;
-        l->has_rtcp_peer = true;
-    }
-}
-
-static int start_leg(gw *g, gw_leg *l)
-{
-    dsrtp_session_remote r;
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->call->leg[l->idx].remote_sdp, l->mline);
-    if (gw_sdp_fill_remote(l, m, &r) != 0) {
-        return -1;
-    }
-    if (r.has_addr) {
-        l->rtp_peer = r.addr;
-    }
-    if (l->rtcp_fd >= 0) {
-        rtcp_peer_from_sdp(l, m, &r);
-    }
-    bool dtls = l->keying == DSRTP_KEYING_DTLS;
-    /* A DTLS client without ICE needs no session before its handshake starts (nothing comes
-     * for it before our ClientHello): one waiting for a slot gets it only then, so that its
-     * OpenSSL state is not allocated amid the long-lived state of the calls set up
-     * meanwhile, which would pin the arena once the handshake frees it. */
-    if (dtls && l->session == NULL && !l->ice && l->agreed.role == DSRTP_DTLS_CLIENT &&
-        !gw_hs_admit(g, l)) {
-        dsrtp_secure_wipe(&r, sizeof r);
-        return 0;
-    }
-    dsrtp_err err = DSRTP_OK;
-    if (l->session == NULL && gw_leg_session_new(g, l) != 0) {
-        err = DSRTP_ERR_INTERNAL;
-    }
-    if (err == DSRTP_OK) {
-        err = dsrtp_session_set_remote(l->session, &r);
-    }
-    dsrtp_secure_wipe(&r, sizeof r);
-    if (err == DSRTP_OK && dtls && !gw_hs_admit(g, l)) {
-        /* No handshake slot (--max-handshakes): the session is configured and answers ICE
-         * checks meanwhile; the worker starts it when a slot frees. Until then the leg is
-         * not started, so a later answer configures it again (pending stays for that). */
-        return 0;
-    }
-    if (err == DSRTP_OK) {
-        err = dsrtp_session_start(l->session, dsrtp_io_now());
-    }
-    if (err != DSRTP_OK) {
-        gw_hs_end(g, l);
-        return -1;
-    }
-    drop_pending(l);
-    l->started = true;
-    gw_leg_flush(g, l);
-    return 0;
-}
-
-int gw_leg_start_queued(gw *g, gw_leg *l)
-{
-    dsrtp_time now = dsrtp_io_now();
-    int rc = 0;
-    if (l->session == NULL) {
-        /* Queued without a session (start_leg): made now, from the kept descriptions. */
-        const char *why = NULL;
-        rc = gw_call_parse(l->call, &why);
-        if (rc == 0) {
-            rc = start_leg(g, l);
-        }
-        gw_call_unparse(l->call);
-    } else if (dsrtp_session_start(l->session, now) == DSRTP_OK) {
-        drop_pending(l);
-        l->started = true;
-        gw_leg_flush(g, l);
-    } else {
-        rc = -1;
-    }
-    if (rc != 0) {
-        l->failed = true;
-        gw_log("warn", "msg=\"leg failed\" call=\"%s\" leg=%s detail=\"cannot start the "
-                       "queued DTLS handshake\"", l->call->callid, l->idx == 0 ? "A" : "B");
-        return -1;
-    }
-    l->call->last_media = now; /* the media timeout counts from the real start */
-    return 0;
-}
-
-/* An unspecified address (c=IN IP4 0.0.0.0, RFC 2543 hold) names no peer: sending there
- * would reach this host. */
-static bool addr_unspecified(const dsrtp_addr *a)
-{
-    size_t n = a->family == 6 ? 16 : 4;
-    for (size_t i = 0; i < n; i++) {
-        if (a->ip[i] != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Tells a running leg's session what the side's latest description changed. A plain or
- * SDES peer's c=/m= address becomes where its media goes (for a plain leg the SDP is the
- * only source of it); a DTLS leg learns its path from ICE or from authenticated packets
- * only, so there the address is not taken. An SDES peer's new key re-keys our receive side;
- * new ICE credentials of the peer are used for its checks. */
-static int update_leg(gw *g, gw_leg *l)
-{
-    dsrtp_session_remote r;
-    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(l->call->leg[l->idx].remote_sdp, l->mline);
-    if (gw_sdp_fill_remote(l, m, &r) != 0) {
-        return -1;
-    }
-    if (l->keying == DSRTP_KEYING_DTLS || (r.has_addr && addr_unspecified(&r.addr))) {
-        r.has_addr = false;
-    }
-    if (r.has_addr && !dsrtp_addr_equal(&r.addr, &l->rtp_peer)) {
-        char was[80];
-        char now[80];
-        gw_addr_log(&l->rtp_peer, was, sizeof was);
-        gw_addr_log(&r.addr, now, sizeof now);
-        gw_log("info", "msg=\"media address moved by the SDP\" call=\"%s\" leg=%s from=%s to=%s",
-               l->call->callid, l->idx == 0 ? "A" : "B", was, now);
-        l->rtp_peer = r.addr;
-    }
-    if (l->rtcp_fd >= 0) {
-        rtcp_peer_from_sdp(l, m, &r);
-    }
-    dsrtp_err err = dsrtp_session_update_remote(l->session, &r);
-    dsrtp_secure_wipe(&r, sizeof r);
-    drop_pending(l);
-    gw_leg_flush(g, l);
-    return err == DSRTP_OK ? 0 : -1;
-}
-
-/* RFC 8445 §9: "To restart ICE, an agent MUST change both the password and the username
- * fragment"; RFC 8839 §4.4.3.1.1 has the offerer signal a restart with new a=ice-ufrag and
- * a=ice-pwd. The answerer treats either one changed as a restart (a peer that changed one
- * alone is not following the rule, but it no longer agrees with us on the pair). */
-static bool ice_restarted(const dsrtp_sdp_media *prev, const dsrtp_sdp_media *m)
-{
-    if (prev == NULL || prev->ice_ufrag == NULL || prev->ice_pwd == NULL ||
-        m->ice_ufrag == NULL || m->ice_pwd == NULL) {
-        return false;
-    }
-    size_t pl = strlen(prev->ice_pwd);
-    return strcmp(prev->ice_ufrag, m->ice_ufrag) != 0 || pl != strlen(m->ice_pwd) ||
-           !dsrtp_ct_equal(prev->ice_pwd, m->ice_pwd, pl);
-}
-
-/* The peer of a running ICE leg restarted ICE: our side restarts too, with new credentials
- * of ours (RFC 8445 §9: both agents change them), which the answer towards it then carries.
- * The agent takes checks under the new credentials only (the peer has our answer by the
- * time it sends them); media stays on the path in use until the peer nominates again, and
- * the DTLS association and keys stay. Nothing changes when the session refuses. */
-static int restart_leg_ice(gw_leg *l, const dsrtp_sdp_media *m)
-{
-    char ufrag[GW_ICE_UFRAG_LEN + 1];
-    char pwd[GW_ICE_PWD_LEN + 1];
-    gw_ice_creds_make(ufrag, pwd);
-    dsrtp_err err = dsrtp_session_restart_ice(l->session, ufrag, pwd, m->ice_ufrag, m->ice_pwd);
-    if (err == DSRTP_OK) {
-        memcpy(l->ice_ufrag, ufrag, sizeof ufrag);
-        dsrtp_secure_wipe(l->ice_pwd, sizeof l->ice_pwd);
-        memcpy(l->ice_pwd, pwd, sizeof pwd);
-        gw_log("info", "msg=\"ICE restart\" call=\"%s\" leg=%s", l->call->callid,
-               l->idx == 0 ? "A" : "B");
-    } else {
-        gw_log("warn", "msg=\"ICE restart refused by the media session\" call=\"%s\" leg=%s "
-                       "error=\"%s\"",
-               l->call->callid, l->idx == 0 ? "A" : "B", dsrtp_strerror(err));
-    }
-    dsrtp_secure_wipe(pwd, sizeof pwd);
-    return err == DSRTP_OK ? 0 : -1;
-}
-
-/* One SDES key per leg once it runs: the one for the suite agreed. Later offers towards the
- * leg carry just that line (a second suite offered again could be picked: a new send key). */
-static void keep_used_sdes_key(gw_leg *l)
-{
-    if (l->keying != DSRTP_KEYING_SDES || l->sdes_count < 2) {
-        return;
-    }
-    for (size_t j = 0; j < l->sdes_count; j++) {
-        if (l->sdes_profiles[j] == l->agreed.sdes_profile) {
-            l->sdes_profiles[0] = l->sdes_profiles[j];
-            l->sdes_keys[0] = l->sdes_keys[j];
-            break;
-        }
-    }
-    dsrtp_secure_wipe(&l->sdes_keys[1], (GW_SDES_OFFERED - 1) * sizeof *l->sdes_keys);
-    l->sdes_count = 1;
 }
 
 /* Stream k of the call is refused from now on (port 0 on both sides; nothing relayed). */
@@ -724,6 +376,7 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
      * description this side sent before (take_remote replaces it). */
     unsigned n = gw_call_streams(c);
     bool restart[GW_STREAMS_MAX] = {false};
+    bool renew[GW_STREAMS_MAX] = {false};
     for (unsigned k = 0; k < n; k++) {
         gw_leg *xl = gw_call_leg(c, xi, k);
         if (xl->off || xl->bundled) {
@@ -739,13 +392,13 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
             stream_off(c, k, "re-offer");
             continue;
         }
+        const dsrtp_sdp_media *was = dsrtp_sdp_get_media(x->remote_sdp, xl->mline);
+        restart[k] = xl->ice && xl->started && gw_ice_restarted(was, m);
         dsrtp_sdp_decision dec;
-        if (gw_sdp_check_offer(xl, m, &dec, err) != 0) {
+        if (gw_sdp_check_offer(xl, m, restart[k], &dec, &renew[k], err) != 0) {
             dsrtp_sdp_free(ns);
             return -1;
         }
-        const dsrtp_sdp_media *was = dsrtp_sdp_get_media(x->remote_sdp, xl->mline);
-        restart[k] = xl->ice && xl->started && ice_restarted(was, m);
         int rc = gw_leg_decide(xl, &dec);
         dsrtp_sdp_decision_wipe(&dec);
         if (rc != 0) {
@@ -756,6 +409,9 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
     }
     if (take_remote(x, ns, sdp, len, err) != 0) {
         dsrtp_sdp_free(ns);
+        return -1;
+    }
+    if (gw_sdp_add_streams(c, xi, err) < 0 || open_legs(g, c, n, 1 - xi, err) != 0) {
         return -1;
     }
     if (gw_sdp_take_mids(c, xi, ns) != 0) {
@@ -771,13 +427,19 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
         if (xl->rtcp_mux && !m->rtcp_mux) {
             /* RFC 5761 §5.1.3: an offer without rtcp-mux ends it; RTCP on our port + 1. */
             xl->rtcp_mux = false;
-            leg_open_rtcp(g, xl);
+            gw_leg_open_rtcp(g, xl);
         }
-        if (xl->started && update_leg(g, xl) != 0) {
+        if (renew[k]) {
+            /* A new association (and with ICE, a restart): the leg starts afresh with the
+             * answer, which carries our new ICE credentials. */
+            gw_leg_renew(g, xl, xl->ice, "re-offer");
+            continue;
+        }
+        if (xl->started && gw_leg_update(g, xl) != 0) {
             *err = "cannot apply the re-offer to the media session";
             return -1;
         }
-        if (restart[k] && restart_leg_ice(xl, m) != 0) {
+        if (restart[k] && gw_leg_restart_ice(xl, m) != 0) {
             *err = "cannot restart ICE on the media session";
             return -1;
         }
@@ -860,6 +522,7 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
         return -1;
     }
     unsigned n = gw_call_streams(c);
+    bool renew[GW_STREAMS_MAX] = {false};
     for (unsigned k = 0; k < n; k++) {
         gw_leg *yl = gw_call_leg(c, 1 - xi, k);
         if (yl->off || yl->bundled) {
@@ -875,8 +538,12 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
             stream_off(c, k, "answer");
             continue;
         }
+        const dsrtp_sdp_media *was = y->remote_sdp != NULL
+                                         ? dsrtp_sdp_get_media(y->remote_sdp, yl->mline)
+                                         : NULL;
+        bool other_ice = yl->ice && yl->started && gw_ice_restarted(was, m);
         dsrtp_sdp_decision dec;
-        if (gw_sdp_check_answer(yl, m, &dec, err) != 0) {
+        if (gw_sdp_check_answer(yl, m, other_ice, &dec, &renew[k], err) != 0) {
             dsrtp_sdp_free(ys);
             return -1;
         }
@@ -887,6 +554,7 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
             *err = "out of memory";
             return -1;
         }
+        yl->fresh = false;
     }
     /* We offered this side a BUNDLE group: one transport for every stream it accepts. */
     if (c->more != NULL && c->more->bundled[1 - xi] && !gw_sdp_bundles_all(ys, c)) {
@@ -898,17 +566,23 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
         dsrtp_sdp_free(ys);
         return -1;
     }
-    if (set_tag && leg_set_tag(y, to_tag) != 0) {
+    if (set_tag && gw_leg_set_tag(y, to_tag) != 0) {
         *err = "out of memory";
         return -1;
     }
     for (unsigned k = 0; k < n; k++) {
         gw_leg *yl = gw_call_leg(c, 1 - xi, k);
+        if (renew[k]) {
+            /* Another endpoint answered (a forked 200 after a 183), or the same one with a
+             * new association: a fresh session for it. Our ICE credentials stay: the offer
+             * it answered carried them. */
+            gw_leg_renew(g, yl, false, "answer");
+        }
         if (!yl->off && !yl->bundled && yl->rtcp_mux &&
             !dsrtp_sdp_get_media(ys, yl->mline)->rtcp_mux) {
             /* Offered but refused (RFC 5761 §5.1.1): RTCP on our port + 1 after all. */
             yl->rtcp_mux = false;
-            leg_open_rtcp(g, yl);
+            gw_leg_open_rtcp(g, yl);
         }
     }
     if (gw_sdp_answer(g, c, xi, err) != 0 || emit_sdp(g, x, out, cap, out_len, err) != 0) {
@@ -924,12 +598,12 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
                 continue;
             }
             if (!l->started) {
-                if (start_leg(g, l) != 0) {
+                if (gw_leg_start(g, l) != 0) {
                     *err = "cannot start the media sessions";
                     return -1;
                 }
-                keep_used_sdes_key(l);
-            } else if (i == 1 - xi && update_leg(g, l) != 0) {
+                gw_leg_keep_used_sdes_key(l);
+            } else if (i == 1 - xi && gw_leg_update(g, l) != 0) {
                 *err = "cannot apply the answer to the media session";
                 return -1;
             }

@@ -389,6 +389,129 @@ int gw_sdp_plan(gw *g, gw_call *c, const gw_opts *o, const char **err)
     return 0;
 }
 
+/* Leg l, new on the side that did not re-offer, takes that side's transport settings: its
+ * keying, ICE and rtcp-mux, with a fresh SDES key for the suite in use. */
+static int plan_fresh(gw_leg *l, const gw_leg *first, const char **err)
+{
+    l->fresh = true;
+    l->keying = first->keying;
+    l->ice = first->ice;
+    l->rtcp_mux = first->rtcp_mux;
+    make_ice_creds(l);
+    if (l->keying == DSRTP_KEYING_SDES) {
+        if (sdes_keys_alloc(l) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        l->sdes_profiles[0] = first->agreed.sdes_profile;
+        l->sdes_count = 1;
+        l->agreed.sdes_profile = first->agreed.sdes_profile;
+        if (fresh_key(l->sdes_profiles[0], &l->sdes_keys[0]) != 0) {
+            *err = "no randomness";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool is_stream_mline(gw_call *c, size_t i)
+{
+    for (unsigned k = 0; k < gw_call_streams(c); k++) {
+        if (gw_call_leg(c, 0, k)->mline == i) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* mid is named by d's BUNDLE group. */
+static bool in_bundle(const dsrtp_sdp *d, const char *mid)
+{
+    const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
+    for (size_t i = 0; mid != NULL && i < s->group_count; i++) {
+        for (size_t j = 0; strcmp(s->groups[i].semantics, "BUNDLE") == 0 &&
+                           j < s->groups[i].mid_count; j++) {
+            if (strcmp(s->groups[i].mids[j], mid) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Room for streams after the first: 0, or -1 (out of memory). */
+int gw_call_more(gw_call *c)
+{
+    if (c->more != NULL) {
+        return 0;
+    }
+    c->more = calloc(1, sizeof *c->more);
+    if (c->more == NULL) {
+        return -1;
+    }
+    c->more->count = 1;
+    for (unsigned k = 1; k < GW_STREAMS_MAX; k++) {
+        for (int i = 0; i < 2; i++) {
+            c->more->leg[i][k - 1].fd = -1;
+            c->more->leg[i][k - 1].rtcp_fd = -1;
+        }
+    }
+    gw_stream_map_init(&c->more->map);
+    return 0;
+}
+
+int gw_sdp_add_streams(gw_call *c, int xi, const char **err)
+{
+    const dsrtp_sdp *xd = c->leg[xi].remote_sdp;
+    unsigned before = gw_call_streams(c);
+    gw_leg *x0 = &c->leg[xi];
+    gw_leg *y0 = &c->leg[1 - xi];
+    for (size_t i = 0; i < dsrtp_sdp_media_count(xd) && i < 255; i++) {
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(xd, i);
+        if (gw_call_streams(c) >= GW_STREAMS_MAX || is_stream_mline(c, i) ||
+            !gw_sdp_mline_active(xd, i) || strstr(m->proto_text, "RTP/") == NULL) {
+            continue;
+        }
+        if (c->more != NULL && c->more->bundled[xi] && !in_bundle(xd, m->mid)) {
+            continue; /* the side bundles, but not this stream: refused (port 0) */
+        }
+        if (gw_call_more(c) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        unsigned k = c->more->count;
+        gw_leg *xl = gw_call_leg(c, xi, k);
+        gw_leg *yl = gw_call_leg(c, 1 - xi, k);
+        if (gw_leg_init(c, xl, xi, k, (uint8_t)i, NULL) != 0 ||
+            gw_leg_init(c, yl, 1 - xi, k, (uint8_t)i, NULL) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        c->more->count++;
+        if (before == 1 && k == 1) {
+            /* The call had one stream: how each side bundles is decided now. */
+            c->more->bundled[xi] = x0->keying == DSRTP_KEYING_DTLS && gw_sdp_bundles_all(xd, c);
+            c->more->bundled[1 - xi] = y0->keying == DSRTP_KEYING_DTLS && y0->bundle;
+            y0->bundle = c->more->bundled[1 - xi];
+        }
+        if (c->more->bundled[xi]) {
+            bundle_onto(xl, x0);
+        } else if (plan_a(xl, m, err) != 0) {
+            return -1;
+        }
+        if (c->more->bundled[1 - xi]) {
+            bundle_onto(yl, y0);
+        } else if (plan_fresh(yl, y0, err) != 0) {
+            return -1;
+        }
+        if ((y0->bundle ? mid_for_b(c, yl, xd) : set_mid_text(yl, m->mid)) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+    }
+    return (int)before;
+}
+
 /* How write_side fills in our stream m-lines. */
 typedef enum gw_write { GW_WRITE_OFFER, GW_WRITE_ANSWER, GW_WRITE_REOFFER } gw_write;
 
@@ -408,7 +531,7 @@ static int write_stream(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, gw_write mode,
                         const gw_opts *o)
 {
     gw_leg *t = gw_leg_via(l);
-    const gw_leg *side = &l->call->leg[l->idx];
+    const gw_leg *side = gw_side(l);
     char proto[64];
     dsrtp_sdp_setup setup = t->agreed.local_setup;
     dsrtp_hash hash = t->agreed.fingerprint_hash;
@@ -424,10 +547,16 @@ static int write_stream(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, gw_write mode,
     } else if (mode == GW_WRITE_ANSWER) {
         snprintf(proto, sizeof proto, "%s", dsrtp_sdp_get_media(side->remote_sdp, i)->proto_text);
     } else {
-        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(side->local_sdp, i);
+        /* A stream the side has not answered yet is offered as its first stream was. */
+        const dsrtp_sdp_media *prev =
+            dsrtp_sdp_get_media(side->local_sdp, t->fresh ? side->mline : t->mline);
         snprintf(proto, sizeof proto, "%s", prev->proto_text);
         hash = prev->fingerprint_count > 0 ? prev->fingerprints[0].hash : DSRTP_HASH_SHA256;
         setup = side->remote_text != NULL ? setup_of_role(t->agreed.role) : prev->setup;
+        if (t->fresh) {
+            setup = DSRTP_SDP_SETUP_ACTPASS;
+            tag = 0;
+        }
     }
     char ip[64];
     gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
@@ -522,39 +651,50 @@ int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
  * are bundled (m-lines a re-offer adds are refused). What the author changed otherwise
  * (direction, codecs, its address) passes through the rewrite as in the first exchange. */
 
-/* The checks both directions share once a leg has a decision: the same DTLS association
- * (RFC 8842 §5: another fingerprint or tls-id means a new one) and the same SDES suite. */
+/* The checks both directions share once a leg has a decision. DTLS: another fingerprint or
+ * tls-id (RFC 8842 §5), or another role, means a new association. The leg may have one when
+ * a fresh session can take over its path: without ICE (the path comes from the SDP), or
+ * when the same description restarts ICE. Then *renew is set and the decision keeps the
+ * role the negotiation gave (for an actpass offer, ours to choose again); otherwise it is
+ * an error. SDES: the suite in use stays. */
 static int same_association(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_sdp_decision *d,
-                            bool answering, const char **err)
+                            bool answering, bool ice_restart, bool *renew, const char **err)
 {
+    *renew = false;
     if (l->keying == DSRTP_KEYING_DTLS) {
         bool restart = false;
         const char *why = NULL;
-        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(l->call->leg[l->idx].remote_sdp, l->mline);
-        /* TODO(#gw-dtls-restart): a changed fingerprint, tls-id or role needs a second
-         * DTLS association on the leg's port; until then such a re-offer is refused and the
-         * call keeps its current association. */
-        if (dsrtp_sdp_dtls_restart(prev, m, &restart, &why) != DSRTP_OK || restart) {
-            *err = answering ? "re-offer changes the DTLS fingerprint or tls-id: a new DTLS "
-                               "association is not supported"
-                             : "answer changes the DTLS fingerprint or tls-id: a new DTLS "
-                               "association is not supported";
+        const dsrtp_sdp_media *prev = dsrtp_sdp_get_media(gw_side(l)->remote_sdp, l->mline);
+        if (dsrtp_sdp_dtls_restart(prev, m, &restart, &why) != DSRTP_OK) {
+            *err = "cannot compare the DTLS attributes";
             return -1;
         }
         if (!d->dtls_handshake) {
             *err = "SDP puts DTLS on hold (a=setup:holdconn): not supported";
             return -1;
         }
-        if (answering && m->setup == DSRTP_SDP_SETUP_ACTPASS) {
+        bool keep_role = answering && m->setup == DSRTP_SDP_SETUP_ACTPASS;
+        bool new_role = !keep_role && d->role != l->agreed.role;
+        if ((restart || new_role) && l->ice && !ice_restart) {
+            if (restart) {
+                *err = answering ? "re-offer changes the DTLS fingerprint or tls-id without an "
+                                   "ICE restart: not supported"
+                                 : "answer changes the DTLS fingerprint or tls-id without an "
+                                   "ICE restart: not supported";
+            } else {
+                *err = answering ? "re-offer changes the DTLS role (a=setup) without an ICE "
+                                   "restart: not supported"
+                                 : "answer changes the DTLS role (a=setup) without an ICE "
+                                   "restart: not supported";
+            }
+            return -1;
+        }
+        if (restart || new_role) {
+            *renew = true;
+        } else if (keep_role) {
             /* RFC 8842 §5.3: an answerer keeps its role when the association stays. */
             d->role = l->agreed.role;
             d->local_setup = setup_of_role(d->role);
-        } else if (d->role != l->agreed.role) {
-            *err = answering ? "re-offer changes the DTLS role (a=setup): a new DTLS "
-                               "association is not supported"
-                             : "answer changes the DTLS role (a=setup): a new DTLS "
-                               "association is not supported";
-            return -1;
         }
     } else if (l->keying == DSRTP_KEYING_SDES && d->sdes_profile != l->agreed.sdes_profile) {
         /* Our send key is for the suite in use: keep it if the offer still has it. */
@@ -574,8 +714,8 @@ static int same_association(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_sdp
     return 0;
 }
 
-int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
-                       const char **err)
+int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, bool ice_restart,
+                       dsrtp_sdp_decision *out, bool *renew, const char **err)
 {
     dsrtp_sdp_policy pol;
     dsrtp_sdp_policy_init(&pol);
@@ -591,7 +731,7 @@ int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_deci
         dsrtp_sdp_decision_wipe(&d);
         return -1;
     }
-    if (same_association(x, m, &d, true, err) != 0) {
+    if (same_association(x, m, &d, true, ice_restart, renew, err) != 0) {
         dsrtp_sdp_decision_wipe(&d);
         return -1;
     }
@@ -600,8 +740,8 @@ int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_deci
     return 0;
 }
 
-int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
-                        const char **err)
+int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, bool ice_restart,
+                        dsrtp_sdp_decision *out, bool *renew, const char **err)
 {
     dsrtp_sdp_policy pol;
     dsrtp_sdp_policy_init(&pol);
@@ -609,14 +749,15 @@ int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_dec
     pol.allow_insecure_sdes = true;
     dsrtp_sdp_failure why = {0};
     dsrtp_sdp_decision d = {0};
-    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_OFFERER, m, dsrtp_sdp_get_media(y->call->leg[y->idx].local_sdp, y->mline),
-                            &d, &why) != DSRTP_OK) {
+    const dsrtp_sdp_media *offered = dsrtp_sdp_get_media(gw_side(y)->local_sdp, y->mline);
+    if (dsrtp_sdp_negotiate(&pol, DSRTP_SDP_OFFERER, m, offered, &d, &why) != DSRTP_OK) {
         *err = why.reason != NULL ? why.reason : "answer: keying mismatch";
         dsrtp_sdp_decision_wipe(&d);
         return -1;
     }
-    /* A leg that runs keeps its association (a first answer decides it). */
-    if (y->started && same_association(y, m, &d, false, err) != 0) {
+    /* A leg that runs keeps its association, or renews it (a first answer decides it). */
+    *renew = false;
+    if (y->started && same_association(y, m, &d, false, ice_restart, renew, err) != 0) {
         dsrtp_sdp_decision_wipe(&d);
         return -1;
     }

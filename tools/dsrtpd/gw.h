@@ -2,7 +2,9 @@
  *   main.c     arguments, signals, the epoll loop, timers, shutdown
  *   net.c      UDP sockets (dsrtp_addr <-> sockaddr) and the structured log
  *   ports.c    the media port pool
- *   call.c     the call table, legs and their sessions; re-offers; delete-delay
+ *   call.c     the call table and its offer/answer exchanges; re-offers; delete-delay
+ *   leg.c      a leg's sockets and session: start, updates, ICE restart, new DTLS
+ *   streams.c  sorting a bundled side's media into the call's streams
  *   call_sdp.c SDP rewriting for each side (offer towards B, answer towards A, and the
  *              re-offers and answers of later exchanges from either side)
  *   relay.c    media: unprotect on one leg, protect on the other; session events
@@ -131,6 +133,9 @@ typedef struct gw_leg {
     char ice_ufrag[GW_ICE_UFRAG_LEN + 1];
     char ice_pwd[GW_ICE_PWD_LEN + 1]; /* secret */
     bool started, ready, failed, closed;
+    /* Added by a re-offer from the other side and not answered yet: our offer towards this
+     * side is its first one (a new port, actpass, fresh keys). */
+    bool fresh;
     /* --max-handshakes (worker.c): hs_slot while the leg's DTLS handshake runs and counts
      * against the worker's cap; hs_queued while it waits for a slot, configured but not
      * started (on the worker's queue through hs_prev/hs_next). */
@@ -192,6 +197,12 @@ static inline unsigned gw_call_streams(const gw_call *c)
 static inline gw_leg *gw_call_leg(gw_call *c, int i, unsigned k)
 {
     return k == 0 ? &c->leg[i] : &c->more->leg[i][k - 1];
+}
+
+/* Side l->idx's stream-0 leg, which keeps the side's descriptions and tag. */
+static inline gw_leg *gw_side(const gw_leg *l)
+{
+    return &l->call->leg[l->idx];
 }
 
 /* The leg whose socket and session carry leg l's media: l itself, or its side's stream-0
@@ -350,6 +361,14 @@ bool gw_sdp_bundles_all(const dsrtp_sdp *d, gw_call *c);
  * keying as answerer, B's from the flags, which side bundles, B's a=mid values. Legs have
  * their stream and m-line set; ports are not taken yet. 0, or -1 and err set. */
 int gw_sdp_plan(gw *g, gw_call *c, const gw_opts *o, const char **err);
+/* Room for streams after the first (c->more, with one stream counted): 0, or -1 (out of
+ * memory). A call that has it keeps it. */
+int gw_call_more(gw_call *c);
+/* Streams a re-offer from side xi adds (active RTP m-lines of its description, now
+ * leg[xi].remote_sdp, that are no stream yet; up to GW_STREAMS_MAX in all): their legs, decided
+ * as answerer on xi's side and as a fresh offer on the other, bundled where the side
+ * bundles. Ports are not taken. Returns the number of streams before, or -1 and err set. */
+int gw_sdp_add_streams(gw_call *c, int xi, const char **err);
 /* The first offer towards B from A's offer, once the legs have ports: leg[1].local_sdp. */
 int gw_sdp_offer_b(gw *g, gw_call *c, const gw_opts *o, const char **err);
 /* The answer towards side xi (whose offer is leg[xi].remote_sdp) from the other side's
@@ -358,14 +377,17 @@ int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err);
 /* Keeps decision d for leg l (copied): gw_agreed, and the whole of it in l->pending until
  * the session takes it. 0, or -1 (out of memory). */
 int gw_leg_decide(gw_leg *l, const dsrtp_sdp_decision *d);
-/* Reads a later offer from leg x (m: its m-line) into *out: the leg's keying, DTLS
- * association and role and SDES suite must stay (a clear error otherwise). */
-int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
-                       const char **err);
-/* Reads leg y's answer to our offer (y->local_sdp) into *out, with the same checks once
- * the leg runs. */
-int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, dsrtp_sdp_decision *out,
-                        const char **err);
+/* Reads a later offer from leg x (m: its m-line) into *out: the leg's keying and SDES suite
+ * must stay; its DTLS association too unless a new one can be had (*renew: another
+ * fingerprint, tls-id or role on a leg without ICE, or with ice_restart, the description
+ * restarting ICE). A clear error otherwise. */
+int gw_sdp_check_offer(const gw_leg *x, const dsrtp_sdp_media *m, bool ice_restart,
+                       dsrtp_sdp_decision *out, bool *renew, const char **err);
+/* Reads leg y's answer to our offer (its side's local_sdp) into *out, with the same checks
+ * once the leg runs (ice_restart: the answer brings other ICE credentials, as a forked
+ * answer from another endpoint does). */
+int gw_sdp_check_answer(const gw_leg *y, const dsrtp_sdp_media *m, bool ice_restart,
+                        dsrtp_sdp_decision *out, bool *renew, const char **err);
 /* A later offer towards side yi from the other side's latest offer: y keeps its port,
  * keying, keys, ICE credentials, DTLS role, rtcp-mux and a=mid. Replaces local_sdp. */
 int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err);
@@ -375,9 +397,43 @@ int gw_sdp_take_mids(gw_call *c, int side, const dsrtp_sdp *d);
 /* The peer as the leg's session sees it, from m and l->pending (-1 without one). */
 int gw_sdp_fill_remote(const gw_leg *l, const dsrtp_sdp_media *m, dsrtp_session_remote *r);
 int gw_leg_session_new(gw *g, gw_leg *l);
+
+/* leg.c */
+/* Wipes (a secret: SDES keys, ICE passwords) and frees a kept text; NULL afterwards. */
+void gw_text_drop(char **text, size_t *len);
+/* Frees the parsed descriptions a side's first leg keeps (the texts stay). */
+void gw_leg_unparse(gw_leg *l);
+/* Closes a leg's sockets (its port back to the pool), frees its session and wipes it. */
+void gw_leg_clear(gw *g, gw_leg *l);
+/* Replaces a leg's SIP tag with a copy of text (NULL: ""): 0, or -1 (out of memory; the
+ * tag stays). */
+int gw_leg_set_tag(gw_leg *l, const char *text);
+/* Leg l of side idx for stream k on m-line mline, no socket yet; stream 0's names its
+ * side by tag. 0, or -1 (out of memory). */
+int gw_leg_init(gw_call *c, gw_leg *l, int idx, unsigned k, uint8_t mline, const char *tag);
+/* A port and socket for leg l, watched by the worker: 0, or -1 and err set. */
+int gw_leg_open(gw *g, gw_leg *l, const char **err);
+/* RTCP on our port + 1 for a plain or SDES leg without rtcp-mux (logged when it cannot
+ * be had: RTCP then stays on the RTP port). */
+void gw_leg_open_rtcp(gw *g, gw_leg *l);
+/* Configures and starts the leg's session from its pending decision and its side's remote
+ * description (a DTLS leg may wait for a handshake slot instead): 0, or -1. */
+int gw_leg_start(gw *g, gw_leg *l);
 /* Starts a leg that waited for a handshake slot (worker.c gw_hs_pump); -1 when its session
  * refuses to start (the leg is marked failed). */
 int gw_leg_start_queued(gw *g, gw_leg *l);
+/* Tells a running leg's session what its side's latest description changed: 0, or -1. */
+int gw_leg_update(gw *g, gw_leg *l);
+/* The peer changed its ICE credentials between prev and m (an ICE restart). */
+bool gw_ice_restarted(const dsrtp_sdp_media *prev, const dsrtp_sdp_media *m);
+/* Restarts ICE on a running leg with new credentials of ours (m: the peer's new ones):
+ * 0, or -1 (nothing changed). */
+int gw_leg_restart_ice(gw_leg *l, const dsrtp_sdp_media *m);
+/* Keeps only the SDES send key of the suite agreed, once the leg runs. */
+void gw_leg_keep_used_sdes_key(gw_leg *l);
+/* Ends the leg's DTLS association and session for a new one (RFC 8842 §5), started by the
+ * next gw_leg_start; new ICE credentials of ours when new_creds. by: for the log. */
+void gw_leg_renew(gw *g, gw_leg *l, bool new_creds, const char *by);
 
 /* relay.c */
 /* Where one relayed datagram goes: from socket fd to dst. */
