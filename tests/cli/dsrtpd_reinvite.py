@@ -13,10 +13,11 @@ media they exchange must go on through every step.
      the same port, fingerprint, setup role and ICE credentials, o= version one up, and
      nothing else changed; media still flows both ways; one DTLS handshake in all.
      An unchanged re-offer twice gives byte-identical SDP (version too). A re-offer that
-     changes the fingerprint or the DTLS role is refused and the call goes on. A re-offer
-     retransmitted with the same cookie from the same socket gets the cached reply and is
-     acted on once. The trunk moves its media port in its own re-offer, then in its answer
-     to A's: media follows to the new port each time, the old one goes quiet. A restarts
+     changes the fingerprint or the DTLS role is refused, as A's leg has ICE and the
+     re-offer does not restart it, and the call goes on. A re-offer retransmitted with the
+     same cookie from the same socket gets the cached reply and is acted on once. The
+     trunk moves its media port in its own re-offer, then in its answer to A's: media
+     follows to the new port each time, the old one goes quiet. A restarts
      ICE (new a=ice-ufrag/a=ice-pwd): our answer has new credentials of ours, the same
      candidate, fingerprint and setup; repeating that offer changes nothing more; media
      flows on, one DTLS handshake.
@@ -535,7 +536,7 @@ def reoffers(d, call, fa, tb, a_sdp, trunk, to_a, to_b):
     fp = line(a_sdp, "a=fingerprint:")
     bad_fp = a_sdp.replace(fp, fp[:-2] + ("00" if fp[-2:] != "00" else "11"))
     r = d.ng(dict(FLAGS, command="offer", **{"call-id": call, "from-tag": fa, "sdp": bad_fp}))
-    check("a re-offer with another fingerprint is refused (no new DTLS association)",
+    check("a re-offer with another fingerprint is refused (ICE leg, ICE not restarted)",
           r.get("result") == "error" and "fingerprint" in r.get("error-reason", ""),
           str(r.get("error-reason")))
     r = d.ng(dict(FLAGS, command="offer", **{"call-id": call, "from-tag": fa,

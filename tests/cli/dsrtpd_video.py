@@ -23,7 +23,8 @@ The script plays the SIP proxy over ng and every endpoint itself:
      each get their own port per side, and RTP (and RTCP, on port + 1) sent to one
      stream's port arrives on the other side's socket of that stream, payload and payload
      type intact, and nowhere else, both ways. A then re-offers with one more m-line: the
-     streams keep their ports, the added line gets port 0 both ways, media goes on.
+     streams keep their ports, the added line becomes a third stream with new ports on
+     both sides, and media flows on all three, both ways.
   3. A plain, B SDES (RTP/SAVP), two streams: every m-line towards B has its own a=crypto
      key; B's sockets decrypt what arrives with the key of their own m-line (libsrtp,
      through pylibsrtp, an independent implementation) and not with the other m-line's;
@@ -786,10 +787,13 @@ def scenario_plain_three_lines():
         q = ng({"command": "query", "call-id": call})
         check_query("s2", q, fa, tb, kinds)
 
-        # A re-offers with one more m-line (audio): the two streams keep their ports on
-        # both sides, the new line is refused with port 0 both ways, media goes on.
+        # A re-offers with one more m-line (a second audio stream): the two streams keep
+        # their ports on both sides, the new line becomes a third stream with a port of its
+        # own on each side (the data channel stays refused), and media flows on all three.
         extra = Endpoint("a-extra")
         a.append(extra)  # closed with the others
+        b_extra = Endpoint("b-extra")
+        b.append(b_extra)
         new_line = "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % extra.port
         reoffer = plain_sdp("a", a_streams, dc + new_line, a_sess, 2)
         save_sdp("s2_reoffer_from_a", reoffer)
@@ -801,10 +805,15 @@ def scenario_plain_three_lines():
         re_b = r.get("sdp", "")
         save_sdp("s2_reoffer_to_b", re_b)
         rb = Sdp(re_b)
-        check("s2 re-offer: offer to B keeps the streams' ports, port 0 on the data channel "
-              "and on the added line", [m.port for m in rb.media] == gw_b + [0, 0],
-              show(re_b), sdp=("s2: re-offer to B", re_b))
-        reanswer = plain_sdp("b", b_streams, dc0 + "m=audio 0 RTP/AVP 0\r\n", b_sess, 2)
+        ports_b = [m.port for m in rb.media]
+        if not check("s2 re-offer: offer to B keeps the streams' ports, port 0 on the data "
+                     "channel, a new port for the added line",
+                     len(ports_b) == 4 and ports_b[:3] == gw_b + [0] and
+                     ports_b[3] not in (0, *gw_b, *gw_a), show(re_b),
+                     sdp=("s2: re-offer to B", re_b)):
+            return
+        new_b_line = "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % b_extra.port
+        reanswer = plain_sdp("b", b_streams, dc0 + new_b_line, b_sess, 2)
         save_sdp("s2_reanswer_from_b", reanswer)
         r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
                 "sdp": reanswer})
@@ -813,14 +822,20 @@ def scenario_plain_three_lines():
             return
         re_a = r.get("sdp", "")
         save_sdp("s2_reanswer_to_a", re_a)
-        check("s2 re-offer: answer to A keeps the streams' ports, port 0 on the last two lines",
-              [m.port for m in Sdp(re_a).media] == gw_a + [0, 0], show(re_a),
-              sdp=("s2: re-answer to A", re_a))
-        exchange("s2 after the re-offer, A->B", a[:2], gw_a, b, kinds, pts)
+        ports_a = [m.port for m in Sdp(re_a).media]
+        if not check("s2 re-offer: answer to A keeps the streams' ports, port 0 on the data "
+                     "channel, a new port for the added stream",
+                     len(ports_a) == 4 and ports_a[:3] == gw_a + [0] and
+                     ports_a[3] not in (0, *gw_a, *gw_b, ports_b[3]), show(re_a),
+                     sdp=("s2: re-answer to A", re_a)):
+            return
+        kinds3, pts3 = kinds + ["audio"], pts + [0]
+        exchange("s2 after the re-offer, A->B", a, gw_a + [ports_a[3]], b, kinds3, pts3)
+        exchange("s2 after the re-offer, B->A", b, gw_b + [ports_b[3]], a, kinds3, pts3)
         q = ng({"command": "query", "call-id": call})
-        n = len(q.get("tags", {}).get(fa, {}).get("medias", []))
-        check("s2 re-offer: query still lists two medias for A (the added line is not "
-              "relayed)", n == 2, str(n))
+        medias = q.get("tags", {}).get(fa, {}).get("medias", [])
+        check("s2 re-offer: query lists three medias for A, the added one as index 4",
+              [m.get("index") for m in medias] == [1, 2, 4], str(medias))
         deleted(call, fa, "s2")
     finally:
         cleanup(call, fa)
