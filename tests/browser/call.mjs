@@ -2,7 +2,8 @@
 //
 //   node call.mjs --role offer|answer --local-sdp FILE --remote-sdp FILE [--seconds N]
 //                 [--wait-remote S] [--chromium PATH]
-//                 [--reoffers STEP,STEP.. [--step-seconds N]] [--media audio|audio,video]
+//                 [--reoffers STEP,STEP.. [--step-seconds N]]
+//                 [--media audio|audio,video|add-video [--step-seconds N]]
 //
 // Serves a tiny page on http://127.0.0.1:<free port>; the page takes the fake microphone and
 // sends it as PCMU only, with no STUN server. As offerer it writes its offer to --local-sdp
@@ -29,6 +30,18 @@
 // a=group:BUNDLE over both); the last line then also has the video facts (inbound
 // packetsReceived, framesDecoded, ...) and the audio ones under their own names. The
 // default, --media audio, is the call described above, unchanged.
+//
+// --media add-video (offer role only, no --reoffers; for tests/cli/test_browser_video.sh):
+// the call starts as audio only (the fake microphone, PCMU only, default bundle policy);
+// after --seconds Chromium takes the fake camera, adds a video transceiver (VP8 only) and
+// renegotiates: the offer goes to the --local-sdp path with ".addvideo" before its extension
+// (browser.addvideo.sdp), the answer is awaited in remote.addvideo.sdp (named the same way
+// as for --reoffers). After --step-seconds one JSON line {"step": "addvideo", "before":
+// {...}, "after": {...}} gives, before the re-offer and after, the --reoffers facts (DTLS
+// transport, connects, candidate pair, fingerprints, audio counters), the transceivers'
+// mids and currentDirections, whether the video sender rides on the audio sender's
+// RTCDtlsTransport (videoSameTransport) and the audio,video facts under "av"; the last line
+// is then the audio,video one.
 //
 // Last, one JSON line of getStats() facts is printed on stdout. Exit 0 when the line was
 // printed (the caller judges the values), 1 on any error (also a JSON line, with "error").
@@ -57,11 +70,11 @@ function parseArgs(argv) {
     }
     if (!o.localSdp || !o.remoteSdp) throw new Error('--local-sdp and --remote-sdp are required');
     if (o.role !== 'offer' && o.role !== 'answer') throw new Error('--role is offer or answer');
-    if (o.media !== 'audio' && o.media !== 'audio,video') {
-        throw new Error('--media is audio or audio,video');
+    if (o.media !== 'audio' && o.media !== 'audio,video' && o.media !== 'add-video') {
+        throw new Error('--media is audio, audio,video or add-video');
     }
-    if (o.media === 'audio,video' && (o.role !== 'offer' || o.reoffers.length)) {
-        throw new Error('--media audio,video is for --role offer without --reoffers');
+    if (o.media !== 'audio' && (o.role !== 'offer' || o.reoffers.length)) {
+        throw new Error(`--media ${o.media} is for --role offer without --reoffers`);
     }
     for (const st of o.reoffers) {
         if (!['refresh', 'hold', 'resume', 'icerestart'].includes(st)) {
@@ -200,7 +213,7 @@ window.makeAnswer = async (sdp) => {
 window.state = () => ({ connectionState: pc.connectionState, wasConnected });
 // --media audio,video: fake microphone and camera, one transceiver each (audio PCMU only,
 // video VP8 only), the default bundle policy; remote video goes to a <video> element.
-window.makeOfferAV = async () => {
+const newPcAV = () => {
     pc = new RTCPeerConnection({ iceServers: [] });
     pc.addEventListener('connectionstatechange', () => {
         if (pc.connectionState === 'connected') wasConnected = true;
@@ -216,9 +229,12 @@ window.makeOfferAV = async () => {
         el.srcObject = new MediaStream([e.track]);
         el.play().catch(() => {});
     });
+};
+const only = (kind, mime) => RTCRtpReceiver.getCapabilities(kind).codecs
+    .filter((c) => c.mimeType.toLowerCase() === mime);
+window.makeOfferAV = async () => {
+    newPcAV();
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-    const only = (kind, mime) => RTCRtpReceiver.getCapabilities(kind).codecs
-        .filter((c) => c.mimeType.toLowerCase() === mime);
     const ta = pc.addTransceiver(stream.getAudioTracks()[0],
         { direction: 'sendrecv', streams: [stream] });
     ta.setCodecPreferences(only('audio', 'audio/pcmu'));
@@ -228,6 +244,37 @@ window.makeOfferAV = async () => {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered();
     return pc.localDescription.sdp;
+};
+// --media add-video: the call starts with the audio transceiver alone (PCMU only, default
+// bundle policy, as makeOfferAV); addVideo then adds the camera's (VP8 only) and re-offers.
+window.makeOfferAudioFirst = async () => {
+    newPcAV();
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const ta = pc.addTransceiver(stream.getAudioTracks()[0],
+        { direction: 'sendrecv', streams: [stream] });
+    ta.setCodecPreferences(only('audio', 'audio/pcmu'));
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered();
+    return pc.localDescription.sdp;
+};
+window.addVideo = async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+    const tv = pc.addTransceiver(stream.getVideoTracks()[0],
+        { direction: 'sendrecv', streams: [stream] });
+    tv.setCodecPreferences(only('video', 'video/vp8'));
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered();
+    return pc.localDescription.sdp;
+};
+window.snapshotAV = async () => {
+    const out = await window.snapshot();
+    const s = pc.getSenders();
+    out.mids = pc.getTransceivers().map((t) => t.mid).join(' ');
+    out.directions = pc.getTransceivers().map((t) => t.currentDirection).join(' ');
+    out.videoSameTransport = s.length > 1 && s[1].transport !== null &&
+        s[1].transport === s[0].transport;
+    out.av = await window.collectAV();
+    return out;
 };
 window.collectAV = async () => {
     const out = {
@@ -376,9 +423,11 @@ async function main() {
         page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
         await page.goto(url);
         const av = o.media === 'audio,video';
+        const add = o.media === 'add-video';
         if (o.role === 'offer') {
             writeAtomically(o.localSdp, await page.evaluate(
-                (v) => (v ? window.makeOfferAV() : window.makeOffer()), av));
+                ([v, a]) => (v ? window.makeOfferAV()
+                    : a ? window.makeOfferAudioFirst() : window.makeOffer()), [av, add]));
             process.stderr.write('call.mjs: offer written\n');
             const answer = await waitFile(o.remoteSdp, o.waitRemote);
             await page.evaluate((sdp) => window.applyAnswer(sdp), answer);
@@ -396,6 +445,23 @@ async function main() {
             await sleep(100);
         }
         await sleep(o.seconds * 1000);
+        if (add) {
+            const step = 'addvideo';
+            const before = await page.evaluate(() => window.snapshotAV());
+            writeAtomically(stepPath(o.localSdp, step),
+                await page.evaluate(() => window.addVideo()));
+            process.stderr.write(`call.mjs: ${step} offer written\n`);
+            const answer = await waitFile(stepPath(o.remoteSdp, step), o.waitRemote);
+            try {
+                await page.evaluate((sdp) => window.applyAnswer(sdp), answer);
+            } catch (e) {
+                throw new Error(`${step}: setRemoteDescription(answer) failed: ${e.message}`);
+            }
+            process.stderr.write(`call.mjs: ${step} answer applied\n`);
+            await sleep(o.stepSeconds * 1000);
+            const after = await page.evaluate(() => window.snapshotAV());
+            console.log(JSON.stringify({ step, before, after }));
+        }
         for (const step of o.reoffers) {
             const before = await page.evaluate(() => window.snapshot());
             const offer = await page.evaluate((st) => window.reoffer(st), step);
@@ -412,7 +478,8 @@ async function main() {
             const after = await page.evaluate(() => window.snapshot());
             console.log(JSON.stringify({ step, before, after }));
         }
-        const stats = await page.evaluate((v) => (v ? window.collectAV() : window.collect()), av);
+        const stats = await page.evaluate((v) => (v ? window.collectAV() : window.collect()),
+            av || add);
         console.log(JSON.stringify(stats));
     } finally {
         await browser.close();
