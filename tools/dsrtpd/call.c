@@ -71,7 +71,7 @@ static int emit_sdp(gw *g, gw_leg *l, char *out, size_t cap, size_t *out_len, co
     if (s->origin_address.address != NULL) {
         snprintf(addr, sizeof addr, "%s", s->origin_address.address);
     } else {
-        gw_addr_ip(&g->cfg.iface, addr, sizeof addr);
+        snprintf(addr, sizeof addr, "%s", gw_leg_iface(g, l)->adv);
     }
     uint64_t v = l->sent_sdp != NULL ? l->sdp_version : strtoull(s->origin_sess_version, NULL, 10);
     for (;;) {
@@ -293,6 +293,10 @@ int gw_call_offer(gw *g, const char *callid, const char *from_tag, const char *s
     c->last_signal = c->created;
     c->delete_at = DSRTP_TIME_NEVER;
     c->offerer = 0;
+    /* rtpengine's direction: the offering side's interface, then the other side's; the
+     * default (first) interface for what is not named. */
+    c->iface[0] = (uint8_t)(o->iface[0] > 0 ? o->iface[0] : 0);
+    c->iface[1] = (uint8_t)(o->iface[1] > 0 ? o->iface[1] : 0);
     dsrtp_sdp *doc = NULL;
     if (parse_sdp(sdp, len, &doc, err) != 0) {
         goto fail;

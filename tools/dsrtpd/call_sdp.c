@@ -68,8 +68,7 @@ static int write_keying(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, dsrtp_sdp_setu
     dsrtp_fingerprint fp;
     dsrtp_sdp_crypto crypto[GW_SDES_OFFERED];
     dsrtp_sdp_candidate cand = {0};
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
+    const char *ip = gw_leg_iface(g, l)->adv;
     if (l->keying == DSRTP_KEYING_DTLS) {
         if (dsrtp_cert_fingerprint(g->cert, hash != DSRTP_HASH_NONE ? hash : DSRTP_HASH_SHA256,
                                    &fp) != DSRTP_OK) {
@@ -113,10 +112,9 @@ static int write_keying(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, dsrtp_sdp_setu
 
 /* Our address on every line that named the author's: session c=, and (on request) o=. The
  * author's groups go: write_side puts back the BUNDLE group of our streams. */
-static int rewrite_common(gw *g, dsrtp_sdp *d, bool origin)
+static int rewrite_common(const gw_iface *ifc, dsrtp_sdp *d, bool origin)
 {
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
+    const char *ip = ifc->adv;
     const dsrtp_sdp_session *s = dsrtp_sdp_get_session(d);
     if (s->connection.family != DSRTP_SDP_ADDR_NONE &&
         dsrtp_sdp_set_connection(d, DSRTP_SDP_SESSION, ip) != DSRTP_OK) {
@@ -558,8 +556,7 @@ static int write_stream(gw *g, gw_leg *l, dsrtp_sdp *d, size_t i, gw_write mode,
             tag = 0;
         }
     }
-    char ip[64];
-    gw_addr_ip(&g->cfg.iface, ip, sizeof ip);
+    const char *ip = gw_leg_iface(g, l)->adv;
     dsrtp_sdp_transport tr = {.port = t->port, .proto = proto, .address = ip,
                               .rtcp_mux = t->rtcp_mux};
     if (dsrtp_sdp_set_transport(d, i, &tr) != DSRTP_OK ||
@@ -621,7 +618,7 @@ int gw_sdp_offer_b(gw *g, gw_call *c, const gw_opts *o, const char **err)
 {
     gw_leg *b = &c->leg[1];
     if (dsrtp_sdp_clone(c->leg[0].remote_sdp, &b->local_sdp) != DSRTP_OK ||
-        rewrite_common(g, b->local_sdp, o->replace_origin) != 0 ||
+        rewrite_common(gw_leg_iface(g, b), b->local_sdp, o->replace_origin) != 0 ||
         write_side(g, c, 1, b->local_sdp, GW_WRITE_OFFER, o) != 0) {
         *err = "cannot rewrite the offer";
         return -1;
@@ -634,7 +631,8 @@ int gw_sdp_answer(gw *g, gw_call *c, int xi, const char **err)
     gw_leg *x = &c->leg[xi];
     dsrtp_sdp *d = NULL;
     if (dsrtp_sdp_clone(c->leg[1 - xi].remote_sdp, &d) != DSRTP_OK ||
-        rewrite_common(g, d, true) != 0 || write_side(g, c, xi, d, GW_WRITE_ANSWER, NULL) != 0) {
+        rewrite_common(gw_leg_iface(g, x), d, true) != 0 ||
+        write_side(g, c, xi, d, GW_WRITE_ANSWER, NULL) != 0) {
         dsrtp_sdp_free(d);
         *err = "cannot rewrite the answer";
         return -1;
@@ -773,7 +771,8 @@ int gw_sdp_reoffer(gw *g, gw_call *c, int yi, const gw_opts *o, const char **err
     bool origin = yi == 0 || o->replace_origin;
     dsrtp_sdp *d = NULL;
     if (dsrtp_sdp_clone(c->leg[1 - yi].remote_sdp, &d) != DSRTP_OK ||
-        rewrite_common(g, d, origin) != 0 || write_side(g, c, yi, d, GW_WRITE_REOFFER, o) != 0) {
+        rewrite_common(gw_leg_iface(g, y), d, origin) != 0 ||
+        write_side(g, c, yi, d, GW_WRITE_REOFFER, o) != 0) {
         dsrtp_sdp_free(d);
         *err = "cannot rewrite the re-offer";
         return -1;

@@ -47,6 +47,28 @@ static void opts_from(const dsrtpd_ng_msg *m, gw_opts *o)
     }
     o->replace_origin = (m->replace & DSRTPD_NG_REPLACE_ORIGIN) != 0;
     o->replace_session_connection = (m->replace & DSRTPD_NG_REPLACE_SESSION_CONNECTION) != 0;
+    o->iface[0] = -1;
+    o->iface[1] = -1;
+}
+
+/* The direction flag's interface names as indexes into the configured interfaces (rtpengine:
+ * the first names the offering side's, the second the other side's): 0, or -1 and err set
+ * for a name no --interface has. */
+static int opts_direction(const gw *g, const dsrtpd_ng_msg *m, gw_opts *o, const char **err)
+{
+    for (size_t d = 0; d < m->n_direction && d < 2; d++) {
+        const dsrtpd_ng_str *name = &m->direction[d];
+        for (unsigned i = 0; i < g->cfg.iface_count && o->iface[d] < 0; i++) {
+            if (dsrtpd_ben_bytes_eq(name->p, name->len, g->cfg.ifaces[i].name)) {
+                o->iface[d] = (int)i;
+            }
+        }
+        if (o->iface[d] < 0) {
+            *err = "direction names an interface dsrtpd does not have (--interface NAME/...)";
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* A monotonic time of the call (created, last signal) in wall-clock seconds. */
@@ -209,6 +231,9 @@ static bool dispatch(gw *g, const dsrtpd_ng_msg *m, dsrtpd_ng_str warn, size_t *
     case DSRTPD_NG_CMD_ANSWER: {
         if (g->stopping) {
             err = "shutting down";
+            break;
+        }
+        if (opts_direction(g, m, &o, &err) != 0) {
             break;
         }
         int rc = m->cmd == DSRTPD_NG_CMD_OFFER

@@ -43,6 +43,8 @@
 #define GW_STREAMS_MAX 4 /* RTP m-lines relayed per call; further ones are refused (port 0) */
 #define GW_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define GW_WORKERS_MAX 64
+#define GW_IFACES_MAX 8        /* --interface options */
+#define GW_IFACE_NAME_MAX 32
 #define GW_MAX_HANDSHAKES_DEFAULT 32 /* --max-handshakes: per worker (README, dsrtpd) */
 
 /* What the ng flags ask for on the side the offer goes to (and for the answer). */
@@ -60,6 +62,9 @@ typedef struct gw_opts {
     gw_mux rtcp_mux;
     bool replace_origin;
     bool replace_session_connection;
+    /* direction: the interfaces of the offering side and of the side the offer goes to
+     * (indexes into gw_config.ifaces; -1: not named) */
+    int iface[2];
 } gw_opts;
 
 /* Tags for epoll's data.ptr: every registered object starts with one. */
@@ -172,6 +177,7 @@ typedef struct gw_streams {
 
 typedef struct gw_call {
     gw_leg leg[2]; /* stream 0 of each side */
+    uint8_t iface[2]; /* each side's interface (gw_config.ifaces), fixed by the first offer */
     gw_streams *more; /* NULL: one stream */
     dsrtp_time created;
     dsrtp_time last_media;
@@ -231,11 +237,19 @@ typedef enum gw_io_mode { GW_IO_AUTO = 0, GW_IO_EPOLL, GW_IO_URING } gw_io_mode;
 
 typedef struct gw_uring gw_uring;
 
+/* A media interface (--interface [NAME/]ADDR[!ADVERTISED]): ports bind to ADDR, SDP names
+ * ADVERTISED (the public address of a NATed host), or ADDR. */
+typedef struct gw_iface {
+    char name[GW_IFACE_NAME_MAX]; /* "default" when not named */
+    dsrtp_addr bind;              /* port 0 */
+    char adv[64];                 /* the address as SDP writes it */
+} gw_iface;
+
 typedef struct gw_config {
     const char *listen_ng;
     const char *listen_http;
-    const char *interface; /* address text as SDP advertises it */
-    dsrtp_addr iface;      /* port 0 */
+    gw_iface ifaces[GW_IFACES_MAX]; /* the first one is the default */
+    unsigned iface_count;
     uint16_t port_min, port_max;
     unsigned timeout; /* seconds */
     unsigned max_calls;
@@ -293,6 +307,12 @@ typedef struct gw {
     uint8_t batch[GW_BATCH][GW_PKT_MAX + 64];
 } gw;
 
+/* The interface of leg l's side. */
+static inline const gw_iface *gw_leg_iface(const gw *g, const gw_leg *l)
+{
+    return &g->cfg.ifaces[l->call->iface[l->idx]];
+}
+
 /* A function run on a worker's thread on behalf of the main thread. */
 typedef struct gw_job {
     void (*fn)(gw *w, void *arg);
@@ -317,8 +337,9 @@ void gw_addr_log(const dsrtp_addr *a, char *out, size_t cap);
 /* ports.c */
 int gw_ports_init(gw_ports *p, uint16_t min, uint16_t max);
 void gw_ports_clear(gw_ports *p);
-/* Binds an even port on the interface: 0 (fd and port set), or -1 when none is free. */
-int gw_ports_take(gw *g, int *fd, uint16_t *port);
+/* Binds an even port of the pool on address `on`: 0 (fd and port set), or -1 when none is
+ * free. */
+int gw_ports_take(gw *g, const dsrtp_addr *on, int *fd, uint16_t *port);
 void gw_ports_give(gw_ports *p, uint16_t port);
 size_t gw_ports_free(gw_ports *p);
 

@@ -99,7 +99,7 @@ int gw_leg_init(gw_call *c, gw_leg *l, int idx, unsigned k, uint8_t mline, const
 /* A port for leg l (a stream of its own, not bundled). */
 int gw_leg_open(gw *g, gw_leg *l, const char **err)
 {
-    if (gw_ports_take(g, &l->fd, &l->port) != 0) {
+    if (gw_ports_take(g, &gw_leg_iface(g, l)->bind, &l->fd, &l->port) != 0) {
         *err = "no free media ports";
         return -1;
     }
@@ -126,7 +126,7 @@ void gw_leg_open_rtcp(gw *g, gw_leg *l)
                        "call=\"%s\" leg=%s", l->call->callid, side);
         return;
     }
-    dsrtp_addr a = g->cfg.iface;
+    dsrtp_addr a = gw_leg_iface(g, l)->bind;
     a.port = (uint16_t)(l->port + 1);
     int fd = -1;
     if (l->port == UINT16_MAX || gw_udp_bind(&a, &fd) != 0) {

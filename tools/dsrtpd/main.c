@@ -11,6 +11,7 @@
  * epoll asks), checking session timers and the media timeout when due. SIGTERM/SIGINT end
  * every call (close_notify on DTLS legs) and exit 0; SIGHUP reopens the log file. The
  * process always stays in the foreground (--foreground is accepted for compatibility). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -33,11 +34,16 @@ static gw_fd_kind signal_tag = GW_FD_SIGNAL;
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT --interface ADDR\n"
+            "usage: dsrtpd --listen-ng ADDR:PORT --listen-http ADDR:PORT\n"
+            "              --interface [NAME/]ADDR[!ADVERTISED] [--interface ...]\n"
             "              --port-min N --port-max N [--timeout SECONDS] [--max-calls N]\n"
             "              [--log FILE] [--workers N] [--io auto|uring|epoll]\n"
             "              [--delete-delay SECONDS] [--max-handshakes N] [--foreground]\n"
             "              [--verbose]\n"
+            "  --interface             media ports bind to ADDR, SDP names ADVERTISED (or\n"
+            "                          ADDR); repeat with NAMEs for ng's direction flag\n"
+            "                          (the first is the default, named \"default\" when\n"
+            "                          unnamed)\n"
             "  --delete-delay SECONDS  an ng delete without a delete-delay key of its own\n"
             "                          keeps relaying the call that long first (default 0:\n"
             "                          at once); an offer or answer meanwhile revives it\n"
@@ -55,6 +61,55 @@ static int parse_port(const char *s, uint16_t *out)
         return -1;
     }
     *out = (uint16_t)v;
+    return 0;
+}
+
+static int parse_ip(const char *text, size_t len, dsrtp_addr *out)
+{
+    char buf[80];
+    if (len == 0 || len >= 64) {
+        return -1;
+    }
+    snprintf(buf, sizeof buf, memchr(text, ':', len) != NULL ? "[%.*s]:0" : "%.*s:0", (int)len,
+             text);
+    return dsrtp_addr_parse(buf, strlen(buf), out) == DSRTP_OK ? 0 : -1;
+}
+
+/* One --interface [NAME/]ADDR[!ADVERTISED] into c->ifaces: 0, or -1 (said on stderr). */
+static int add_interface(gw_config *c, const char *arg)
+{
+    if (c->iface_count == GW_IFACES_MAX) {
+        fprintf(stderr, "dsrtpd: more than %d --interface options\n", GW_IFACES_MAX);
+        return -1;
+    }
+    gw_iface *f = &c->ifaces[c->iface_count];
+    const char *slash = strchr(arg, '/');
+    const char *addr = slash != NULL ? slash + 1 : arg;
+    const char *bang = strchr(addr, '!');
+    size_t name_len = slash != NULL ? (size_t)(slash - arg) : 0;
+    size_t addr_len = bang != NULL ? (size_t)(bang - addr) : strlen(addr);
+    bool name_ok = slash == NULL || (name_len > 0 && name_len < sizeof f->name);
+    for (size_t i = 0; name_ok && i < name_len; i++) {
+        name_ok = isalnum((unsigned char)arg[i]) || strchr("_.-", arg[i]) != NULL;
+    }
+    dsrtp_addr adv;
+    if (!name_ok || parse_ip(addr, addr_len, &f->bind) != 0 ||
+        (bang != NULL && parse_ip(bang + 1, strlen(bang + 1), &adv) != 0)) {
+        fprintf(stderr, "dsrtpd: bad --interface '%s' (want [NAME/]ADDR[!ADVERTISED])\n", arg);
+        return -1;
+    }
+    snprintf(f->name, sizeof f->name, "%.*s", (int)name_len, arg);
+    if (slash == NULL) {
+        snprintf(f->name, sizeof f->name, "default");
+    }
+    gw_addr_ip(bang != NULL ? &adv : &f->bind, f->adv, sizeof f->adv);
+    for (unsigned i = 0; i < c->iface_count; i++) {
+        if (strcmp(c->ifaces[i].name, f->name) == 0) {
+            fprintf(stderr, "dsrtpd: two --interface options named '%s'\n", f->name);
+            return -1;
+        }
+    }
+    c->iface_count++;
     return 0;
 }
 
@@ -81,7 +136,11 @@ static int parse_args(int argc, char **argv, gw_config *c)
         switch (opt) {
         case 'n': c->listen_ng = optarg; break;
         case 'h': c->listen_http = optarg; break;
-        case 'i': c->interface = optarg; break;
+        case 'i':
+            if (add_interface(c, optarg) != 0) {
+                return -1;
+            }
+            break;
         case 'a':
             if (parse_port(optarg, &c->port_min) != 0) {
                 return -1;
@@ -136,14 +195,7 @@ static int parse_args(int argc, char **argv, gw_config *c)
         }
     }
     if (optind != argc || c->listen_ng == NULL || c->listen_http == NULL ||
-        c->interface == NULL || c->port_min == 0 || c->port_max < c->port_min) {
-        return -1;
-    }
-    char text[128];
-    snprintf(text, sizeof text, strchr(c->interface, ':') != NULL ? "[%s]:0" : "%s:0",
-             c->interface);
-    if (dsrtp_addr_parse(text, strlen(text), &c->iface) != DSRTP_OK) {
-        fprintf(stderr, "dsrtpd: bad --interface '%s'\n", c->interface);
+        c->iface_count == 0 || c->port_min == 0 || c->port_max < c->port_min) {
         return -1;
     }
     return 0;
@@ -287,9 +339,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "dsrtpd: cannot serve metrics on %s\n", g.cfg.listen_http);
         return 1;
     }
+    char ifaces[GW_IFACES_MAX * 160] = "";
+    for (unsigned i = 0, n = 0; i < g.cfg.iface_count; i++) {
+        char ip[64];
+        gw_addr_ip(&g.cfg.ifaces[i].bind, ip, sizeof ip);
+        n += (unsigned)snprintf(ifaces + n, sizeof ifaces - n, "%s%s/%s!%s", i > 0 ? "," : "",
+                                g.cfg.ifaces[i].name, ip, g.cfg.ifaces[i].adv);
+    }
     gw_log("info", "msg=\"started\" ng=%s http=%s interface=%s ports=%u-%u timeout=%u "
                    "workers=%u max_handshakes=%u",
-           g.cfg.listen_ng, g.cfg.listen_http, g.cfg.interface, g.cfg.port_min,
+           g.cfg.listen_ng, g.cfg.listen_http, ifaces, g.cfg.port_min,
            g.cfg.port_max, g.cfg.timeout, g.cfg.workers, g.cfg.max_handshakes);
     run(&g, ng_fd, sig_fd);
     gw_workers_stop(&g);

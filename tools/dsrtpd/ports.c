@@ -36,7 +36,7 @@ void gw_ports_clear(gw_ports *p)
     memset(p, 0, sizeof *p);
 }
 
-int gw_ports_take(gw *g, int *fd, uint16_t *port)
+int gw_ports_take(gw *g, const dsrtp_addr *on, int *fd, uint16_t *port)
 {
     gw_ports *p = &g->root->ports;
     int rc = -1;
@@ -46,7 +46,7 @@ int gw_ports_take(gw *g, int *fd, uint16_t *port)
         if (p->used[i]) {
             continue;
         }
-        dsrtp_addr a = g->cfg.iface;
+        dsrtp_addr a = *on;
         a.port = (uint16_t)(p->min + 2 * i);
         if (gw_udp_bind(&a, fd) != 0) {
             continue; /* in use by someone else */
