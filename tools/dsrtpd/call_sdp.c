@@ -238,6 +238,26 @@ int gw_sdp_take_mids(gw_call *c, int side, const dsrtp_sdp *d)
     return 0;
 }
 
+/* An SDES leg sends with one key of ours, for suite prof (no-op for other keyings): 0, or
+ * -1 and err set. */
+static int one_sdes_key(gw_leg *l, dsrtp_profile prof, const char **err)
+{
+    if (l->keying != DSRTP_KEYING_SDES) {
+        return 0;
+    }
+    if (sdes_keys_alloc(l) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
+    l->sdes_profiles[0] = prof;
+    l->sdes_count = 1;
+    if (fresh_key(prof, &l->sdes_keys[0]) != 0) {
+        *err = "no randomness";
+        return -1;
+    }
+    return 0;
+}
+
 /* Leg a (side A) answers A's offer m-line with whatever keying it offered. */
 static int plan_a(gw_leg *a, const dsrtp_sdp_media *am, const char **err)
 {
@@ -263,19 +283,7 @@ static int plan_a(gw_leg *a, const dsrtp_sdp_media *am, const char **err)
     a->ice = am->ice_ufrag != NULL && am->ice_pwd != NULL;
     a->rtcp_mux = am->rtcp_mux;
     make_ice_creds(a);
-    if (a->keying == DSRTP_KEYING_SDES) {
-        if (sdes_keys_alloc(a) != 0) {
-            *err = "out of memory";
-            return -1;
-        }
-        a->sdes_profiles[0] = a->agreed.sdes_profile;
-        a->sdes_count = 1;
-        if (fresh_key(a->agreed.sdes_profile, &a->sdes_keys[0]) != 0) {
-            *err = "no randomness";
-            return -1;
-        }
-    }
-    return 0;
+    return one_sdes_key(a, a->agreed.sdes_profile, err);
 }
 
 /* Leg b (side B) gets the keying the flags ask for. */
@@ -396,20 +404,8 @@ static int plan_fresh(gw_leg *l, const gw_leg *first, const char **err)
     l->ice = first->ice;
     l->rtcp_mux = first->rtcp_mux;
     make_ice_creds(l);
-    if (l->keying == DSRTP_KEYING_SDES) {
-        if (sdes_keys_alloc(l) != 0) {
-            *err = "out of memory";
-            return -1;
-        }
-        l->sdes_profiles[0] = first->agreed.sdes_profile;
-        l->sdes_count = 1;
-        l->agreed.sdes_profile = first->agreed.sdes_profile;
-        if (fresh_key(l->sdes_profiles[0], &l->sdes_keys[0]) != 0) {
-            *err = "no randomness";
-            return -1;
-        }
-    }
-    return 0;
+    l->agreed.sdes_profile = first->agreed.sdes_profile;
+    return one_sdes_key(l, first->agreed.sdes_profile, err);
 }
 
 static bool is_stream_mline(gw_call *c, size_t i)
