@@ -11,6 +11,8 @@
 #   3. plain RTP trunk offerer        -> DTLS-SRTP answerer (UDP/TLS/RTP/SAVPF, ICE=force)
 #   4. DTLS-SRTP offerer              -> DTLS-SRTP answerer (no flags)
 #   5. plain RTP offerer              -> SDES answerer (RTP/SAVP)
+#      then twice more with SDES=only-AEAD_AES_256_GCM and rtpp-flags
+#      SDES-no-AES_CM_128_HMAC_SHA1_80: our offer carries the one suite left, the peer uses it
 #   6. aiortc (python3-aiortc, full ICE) offerer -> plain RTP trunk
 #   7. plain RTP offerer              -> aiortc answerer (UDP/TLS/RTP/SAVPF, ICE=force)
 #   8. aiortc offerer                 -> SDES answerer (RTP/SAVP, ICE=remove, DTLS=off)
@@ -120,6 +122,19 @@ grep -q 'a=setup:actpass' "$WORK/plain_to_dtls/offer_in.sdp" &&
     fail "plain_to_dtls: WebRTC offer has actpass and ICE-lite"
 run_call dtls_to_dtls dtls dtls ''
 run_call plain_to_sdes none sdes ',"transport-protocol":"RTP/SAVP"'
+# SDES=only-<suite> and no-<suite> shape the a=crypto lines we offer; the peer must then
+# key its media with the one suite left (AES-256-GCM, RFC 7714; AES_CM_128_HMAC_SHA1_32).
+run_call plain_to_sdes_gcm none sdes ',"transport-protocol":"RTP/SAVP","SDES":["only-AEAD_AES_256_GCM"]'
+[ "$(grep -c '^a=crypto:' "$WORK/plain_to_sdes_gcm/offer_in.sdp")" = 1 ] &&
+    grep -q '^a=crypto:1 AEAD_AES_256_GCM ' "$WORK/plain_to_sdes_gcm/offer_in.sdp" &&
+    grep -q '^a=crypto:1 AEAD_AES_256_GCM ' "$WORK/plain_to_sdes_gcm/answer.sdp" &&
+    pass "plain_to_sdes_gcm: SDES=only-AEAD_AES_256_GCM offers that suite alone, and it is used" ||
+    fail "plain_to_sdes_gcm: SDES=only-AEAD_AES_256_GCM offers that suite alone, and it is used"
+run_call plain_to_sdes_no80 none sdes ',"transport-protocol":"RTP/SAVP","rtpp-flags":"SDES-no-AES_CM_128_HMAC_SHA1_80"'
+[ "$(grep -c '^a=crypto:' "$WORK/plain_to_sdes_no80/offer_in.sdp")" = 1 ] &&
+    grep -q '^a=crypto:1 AES_CM_128_HMAC_SHA1_32 ' "$WORK/plain_to_sdes_no80/offer_in.sdp" &&
+    pass "plain_to_sdes_no80: rtpp-flags SDES-no-AES_CM_128_HMAC_SHA1_80 leaves the _32 suite" ||
+    fail "plain_to_sdes_no80: rtpp-flags SDES-no-AES_CM_128_HMAC_SHA1_80 leaves the _32 suite"
 # A real WebRTC stack (full ICE agent: it must check and nominate our ICE-lite candidate).
 run_call aiortc_to_plain aiortc none ',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off"'
 run_call plain_to_aiortc none aiortc ',"transport-protocol":"UDP/TLS/RTP/SAVPF","ICE":"force"'

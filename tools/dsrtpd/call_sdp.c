@@ -300,9 +300,26 @@ static int plan_b(gw_leg *b, const dsrtp_sdp_media *am, const gw_opts *o, bool a
             *err = "out of memory";
             return -1;
         }
-        b->sdes_profiles[0] = DSRTP_AES_CM_128_HMAC_SHA1_80;
-        b->sdes_profiles[1] = DSRTP_AES_CM_128_HMAC_SHA1_32;
-        b->sdes_count = 2;
+        /* Without only-<suite>: the two suites every SDES peer has (RFC 4568 §6.2), in our
+         * order of preference; only-<suite> may ask for any suite we have. */
+        static const dsrtp_profile pref[] = {
+            DSRTP_AES_CM_128_HMAC_SHA1_80, DSRTP_AES_CM_128_HMAC_SHA1_32,
+            DSRTP_AEAD_AES_128_GCM,        DSRTP_AEAD_AES_256_GCM,
+            DSRTP_AES_256_CM_HMAC_SHA1_80, DSRTP_AES_256_CM_HMAC_SHA1_32,
+        };
+        b->sdes_count = 0;
+        for (size_t j = 0; j < sizeof pref / sizeof pref[0] && b->sdes_count < GW_SDES_OFFERED;
+             j++) {
+            uint32_t bit = 1u << (unsigned)pref[j];
+            bool allowed = o->sdes_only != 0 ? (o->sdes_only & bit) != 0 : j < 2;
+            if (allowed && (o->sdes_no & bit) == 0) {
+                b->sdes_profiles[b->sdes_count++] = pref[j];
+            }
+        }
+        if (b->sdes_count == 0) {
+            *err = "the SDES options leave no crypto suite to offer";
+            return -1;
+        }
         for (size_t j = 0; j < b->sdes_count; j++) {
             if (fresh_key(b->sdes_profiles[j], &b->sdes_keys[j]) != 0) {
                 *err = "no randomness";

@@ -40,6 +40,8 @@ static void opts_from(const dsrtpd_ng_msg *m, gw_opts *o)
                     : m->dtls == DSRTPD_NG_DTLS_ACTIVE ? DSRTP_SDP_SETUP_ACTIVE
                                                        : DSRTP_SDP_SETUP_NONE;
     o->sdes_off = m->sdes_off;
+    o->sdes_no = m->sdes_no;
+    o->sdes_only = m->sdes_only;
     if (m->rtcp_mux & (DSRTPD_NG_RTCPMUX_DEMUX | DSRTPD_NG_RTCPMUX_REJECT)) {
         o->rtcp_mux = GW_MUX_DEMUX;
     } else if (m->rtcp_mux & (DSRTPD_NG_RTCPMUX_OFFER | DSRTPD_NG_RTCPMUX_REQUIRE)) {

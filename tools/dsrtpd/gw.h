@@ -39,7 +39,7 @@
 #define GW_CALLID_MAX 256
 #define GW_SDP_MAX 65536
 #define GW_PKT_MAX 2048
-#define GW_SDES_OFFERED 2
+#define GW_SDES_OFFERED 4 /* a=crypto lines we offer at most (SDES=only-... may ask for more) */
 #define GW_STREAMS_MAX 4 /* RTP m-lines relayed per call; further ones are refused (port 0) */
 #define GW_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define GW_WORKERS_MAX 64
@@ -59,6 +59,9 @@ typedef struct gw_opts {
     bool dtls_off;
     dsrtp_sdp_setup dtls_setup; /* NONE: actpass when we offer DTLS */
     bool sdes_off;
+    /* SDES=no-<suite> / only-<suite>: bit (1u << dsrtp_profile) per suite left out of, or
+     * alone allowed in, an SDES offer we make (only: 0 = no limit) */
+    uint32_t sdes_no, sdes_only;
     gw_mux rtcp_mux;
     bool replace_origin;
     bool replace_session_connection;
