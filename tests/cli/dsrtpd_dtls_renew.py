@@ -38,120 +38,41 @@ aiortc (a real WebRTC stack: full ICE, its own DTLS).
 Every wait is bounded; every child is killed at exit; exit 0 only when every check passed.
 """
 import asyncio
-import fractions
 import json
-import math
 import os
 import random
 import re
 import select
-import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 BUILD = sys.argv[1]
 SRC = sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, "tests", "peers"))
-from ng_client import bdec, benc  # noqa: E402
+from gwtest import (Daemon, aioice_loopback_only, all_lines, bind_pair,  # noqa: E402
+                    both_legs_flowing, check, children, dump, finish, gw_addr, is_rtp, legs_in,
+                    line, lines_of, mport, new_call, ok_reply, plain_sdp, read_when_there, rtp,
+                    rtp_ssrc, run, summary, tone_track, version, wait_exit, wait_until, with_ssrc,
+                    with_version, write_atomic)
 
 DSRTP = os.path.join(BUILD, "dsrtp")
 DSRTPD = os.path.join(BUILD, "dsrtpd")
 WORK = tempfile.mkdtemp(prefix="dsrtp-renew.")
-LOOPBACK = "127.0.0.1"
-checks = 0
-failures = 0
-children = []
-
-
-def ok(name):
-    global checks
-    checks += 1
-    print("ok   - " + name, flush=True)
-
-
-def fail(name, detail=""):
-    global checks, failures
-    checks += 1
-    failures += 1
-    print("FAIL - " + name + (" (" + detail + ")" if detail else ""), flush=True)
-
-
-def check(name, cond, detail=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, detail)
-    return bool(cond)
-
-
-def dump(label, text):
-    """An SDP or log excerpt as # lines (after a failure, for the report)."""
-    print("# %s:" % label)
-    for l in (text or "").replace("\r\n", "\n").split("\n"):
-        if l:
-            print("#   " + l)
-    sys.stdout.flush()
-
-
-def wait_until(pred, limit, step=0.05):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return bool(pred())
 
 
 # ---- SDP text ----
-
-def lines_of(sdp):
-    return [l for l in (sdp or "").replace("\r\n", "\n").split("\n") if l]
-
-
-def line(sdp, prefix):
-    for l in lines_of(sdp):
-        if l.startswith(prefix):
-            return l
-    return None
-
-
-def all_lines(sdp, prefix):
-    return [l for l in lines_of(sdp) if l.startswith(prefix)]
-
-
-def mport(sdp):
-    m = re.search(r"^m=audio (\d+) ", sdp or "", re.M)
-    return int(m.group(1)) if m else -1
-
 
 def mproto(sdp):
     m = re.search(r"^m=audio \d+ (\S+) ", sdp or "", re.M)
     return m.group(1) if m else None
 
 
-def version(sdp):
-    m = re.search(r"^o=\S+ \S+ (\d+)", sdp or "", re.M)
-    return int(m.group(1)) if m else -1
-
-
-def with_version(sdp, v):
-    return re.sub(r"^(o=\S+ \S+ )\d+", lambda m: m.group(1) + str(v), sdp, count=1, flags=re.M)
-
-
 def setup_of(sdp):
     l = line(sdp, "a=setup:")
     return l[len("a=setup:"):] if l else None
-
-
-def gw_addr(sdp):
-    ip = re.search(r"^c=IN IP4 (\S+)", sdp, re.M).group(1)
-    return (ip, mport(sdp))
 
 
 ICE_PREFIXES = ("a=ice-", "a=candidate:", "a=end-of-candidates")
@@ -175,152 +96,7 @@ def other_fingerprint(sdp):
                   flags=re.M)
 
 
-# ---- the daemon ----
-
-def free_udp_tcp_port():
-    """A port free for both UDP and TCP (ng listens on both)."""
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind((LOOPBACK, 0))
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind((LOOPBACK, u.getsockname()[1]))
-            return u.getsockname()[1]
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
-    raise SystemExit("no free port for ng")
-
-
-def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((LOOPBACK, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def free_udp_block(n):
-    for _ in range(200):
-        base = random.randrange(20000, 29000, 2)
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind((LOOPBACK, p))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise SystemExit("no block of %d free UDP ports" % n)
-
-
-class Daemon:
-    def __init__(self):
-        ng, http, base = free_udp_tcp_port(), free_tcp_port(), free_udp_block(24)
-        self.ng_addr = (LOOPBACK, ng)
-        self.http = http
-        self.log = os.path.join(WORK, "dsrtpd.log")
-        self.err = open(os.path.join(WORK, "dsrtpd.err"), "w")
-        self.p = subprocess.Popen(
-            [DSRTPD, "--listen-ng", "%s:%d" % (LOOPBACK, ng),
-             "--listen-http", "%s:%d" % (LOOPBACK, http), "--interface", LOOPBACK,
-             "--port-min", str(base), "--port-max", str(base + 23), "--timeout", "30",
-             "--workers", "2", "--io", os.environ.get("DSRTPD_IO", "auto"), "--log", self.log],
-            stdout=subprocess.DEVNULL, stderr=self.err)
-        children.append(self.p)
-        self.up = wait_until(lambda: self.ng({"command": "ping"}, 0.3).get("result") == "pong",
-                             5, 0.1)
-
-    def ng(self, req, timeout=3.0):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.settimeout(timeout)
-            s.sendto(("%08x" % random.getrandbits(32)).encode() + b" " + benc(req), self.ng_addr)
-            reply, _ = s.recvfrom(65536)
-        except OSError as e:
-            return {"result": "error", "error-reason": "no reply: %s" % e}
-        finally:
-            s.close()
-        _, _, body = reply.partition(b" ")
-        d, _ = bdec(body)
-        return d
-
-    def metric(self, key):
-        try:
-            text = urllib.request.urlopen("http://%s:%d/metrics" % (LOOPBACK, self.http),
-                                          timeout=3).read().decode()
-        except OSError:
-            return None
-        for l in text.splitlines():
-            parts = l.split()
-            if len(parts) == 2 and parts[0] == key:
-                return int(float(parts[1]))
-        return None
-
-    def handshakes(self):
-        return self.metric('dsrtpd_dtls_handshakes_total{result="ok"}')
-
-    def log_lines(self, call, msg=None):
-        """The log lines of one call (msg="..." among them when msg is given)."""
-        try:
-            with open(self.log) as f:
-                text = f.read()
-        except OSError:
-            return []
-        return [l for l in text.splitlines() if 'call="%s"' % call in l and
-                (msg is None or 'msg="%s"' % msg in l)]
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return -9
-
-
-def legs_in(d, call):
-    """{tag: RTP packets in} from query, or None when the call is not there."""
-    r = d.ng({"command": "query", "call-id": call})
-    if r.get("result") != "ok":
-        return None
-    out = {}
-    for tag, t in r.get("tags", {}).items():
-        try:
-            out[tag] = t["medias"][0]["streams"][0]["stats"]["rtp packets in"]
-        except (KeyError, IndexError, TypeError):
-            out[tag] = 0
-    return out
-
-
 # ---- a plain RTP trunk played here ----
-
-def bind_pair():
-    """Two UDP sockets on 127.0.0.1, an even port P and P + 1 (RTP and RTCP)."""
-    for _ in range(200):
-        base = random.randrange(30000, 60000, 2)
-        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            a.bind((LOOPBACK, base))
-            b.bind((LOOPBACK, base + 1))
-            return a, b
-        except OSError:
-            a.close()
-            b.close()
-    raise SystemExit("no free port pair")
-
-
-def is_rtp(data):
-    return len(data) >= 12 and data[0] >> 6 == 2 and not 192 <= data[1] <= 223
-
 
 SILENCE = 0xFF  # PCMU of 0: what `dsrtp peer --send silence` sends
 TRUNK_BYTE = 0x55  # the trunk's own payload, neither tone nor silence
@@ -346,9 +122,8 @@ class Trunk:
         self.t = threading.Thread(target=self.run, daemon=True)
 
     def sdp(self):
-        return ("v=0\r\no=trunk %d %d IN IP4 127.0.0.1\r\ns=trunk\r\nc=IN IP4 127.0.0.1\r\n"
-                "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
-                % (self.sess, self.version, self.port))
+        return plain_sdp("trunk", [("audio", self.port, 0, "PCMU/8000")], sess=self.sess,
+                         version=self.version)
 
     def start(self, remote=None):
         self.remote = remote
@@ -368,9 +143,9 @@ class Trunk:
         while not self.stop_flag:
             now = time.monotonic()
             if not self.echo and self.remote is not None and now >= nxt:
-                pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
                 try:
-                    self.rtp.sendto(pkt + bytes([TRUNK_BYTE]) * 160, self.remote)
+                    self.rtp.sendto(rtp(0, seq, ts, ssrc, bytes([TRUNK_BYTE]) * 160),
+                                    self.remote)
                 except OSError:
                     pass
                 seq, ts, nxt = seq + 1, ts + 160, nxt + 0.02
@@ -383,7 +158,7 @@ class Trunk:
                     continue
                 if s is not self.rtp or not is_rtp(data):
                     continue
-                k = struct.unpack("!I", data[8:12])[0]
+                k = rtp_ssrc(data)
                 silent = len(data) > 12 and all(b == SILENCE for b in data[12:])
                 with self.lock:
                     e = self.by_ssrc.setdefault(k, [0, 0, set()])
@@ -391,9 +166,8 @@ class Trunk:
                     e[1] += silent
                     e[2].add(src)
                 if self.echo:
-                    back = data[:8] + struct.pack("!I", k ^ 0x5A5A5A5A) + data[12:]
                     try:
-                        self.rtp.sendto(back, src)
+                        self.rtp.sendto(with_ssrc(data, k ^ 0x5A5A5A5A), src)
                         self.echoed += 1
                     except OSError:
                         pass
@@ -422,24 +196,14 @@ class Peer:
         children.append(self.p)
 
     def sdp(self, limit=10):
-        if not wait_until(lambda: os.path.exists(self.local), limit):
-            return None
-        with open(self.local) as f:
-            return f.read()
+        return read_when_there(self.local, limit)
 
     def give(self, text):
-        with open(self.remote + ".tmp", "w") as f:
-            f.write(text)
-        os.rename(self.remote + ".tmp", self.remote)
+        write_atomic(self.remote, text)
 
     def wait(self, limit):
         """(exit status or "timeout", the JSON report or {})."""
-        try:
-            rc = self.p.wait(limit)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            rc = "timeout"
+        rc = wait_exit(self.p, limit)
         self.out.flush()
         report = {}
         with open(self.out_path) as f:
@@ -455,6 +219,17 @@ class Peer:
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+
+
+def answering_peer(name, send, duration, offer, label):
+    """A `dsrtp peer` answering offer: (the Peer, its answer without ICE lines, or None when
+    it wrote none: the check LABEL)."""
+    p = Peer(name, "answer", send, duration)
+    p.give(offer)
+    ans = p.sdp()
+    if not check(label, ans is not None, trace_tail(p)):
+        return p, None
+    return p, without_ice(ans)
 
 
 def trace_tail(peer, n=8):
@@ -483,11 +258,32 @@ TO_TRUNK = {"transport-protocol": "RTP/AVP", "ICE": "remove", "DTLS": "off",
             "rtcp-mux": ["demux"]}
 
 
+def offer_to_trunk(d, label, call, fa, sdp):
+    """A's sdp as the ng offer of call towards the plain trunk (TO_TRUNK), checked as LABEL:
+    the SDP for the trunk, or None when the offer failed."""
+    r = d.ng(dict(TO_TRUNK, command="offer", **{"call-id": call, "from-tag": fa, "sdp": sdp}))
+    return r["sdp"] if ok_reply(label, r) else None
+
+
+def trunk_answers(d, label, call, fa, tb, trunk):
+    """The trunk's SDP as the ng answer of call, checked as LABEL: the SDP for A, or None
+    when the answer failed."""
+    r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
+              "sdp": trunk.sdp()})
+    return r["sdp"] if ok_reply(label, r) else None
+
+
+def call_trunk(d, labels, call, fa, tb, sdp, trunk):
+    """offer_to_trunk, then (when it went through) trunk_answers, checked as the two labels:
+    (the SDP for the trunk, the SDP for A), None for one that failed or was not sent."""
+    to_b = offer_to_trunk(d, labels[0], call, fa, sdp)
+    return to_b, (None if to_b is None else trunk_answers(d, labels[1], call, fa, tb, trunk))
+
+
 # ---- 1: transfer on a DTLS leg without ICE ----
 
 def scenario_transfer(d):
-    call = "xfer-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("xfer")
     p1 = Peer("s1_peer1", "offer", "tone", 30)
     trunk = Trunk()
     p2 = None
@@ -496,28 +292,16 @@ def scenario_transfer(d):
         if not check("s1: the first peer wrote its offer", offer1 is not None):
             return
         offer1 = without_ice(offer1)
-        r = d.ng(dict(TO_TRUNK, command="offer", **{"call-id": call, "from-tag": fa,
-                                                    "sdp": offer1}))
-        if not check("s1: offer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+        to_b1, to_a1 = call_trunk(d, ("s1: offer -> ok", "s1: answer -> ok"), call, fa, tb,
+                                  offer1, trunk)
+        if to_a1 is None:
             return
-        to_b1 = r["sdp"]
-        r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                  "sdp": trunk.sdp()})
-        if not check("s1: answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
-            return
-        to_a1 = r["sdp"]
         check("s1: our answer to the peer without ICE has no ICE either, a fingerprint and "
               "a=setup active or passive",
               not has_ice(to_a1) and line(to_a1, "a=fingerprint:") is not None and
               setup_of(to_a1) in ("active", "passive"), "setup %s" % setup_of(to_a1))
         p1.give(to_a1)
-        trunk.start(gw_addr(to_b1))
-        s1 = new_ssrc_flow_tone(trunk, 25, 10)
-        check("s1: the first peer's RTP (tone) reaches the trunk", s1 is not None,
-              str(trunk.snapshot()))
-        up = wait_until(lambda: (lambda x: x is not None and len(x) == 2 and
-                                 min(x.values()) > 20)(legs_in(d, call)), 10, 0.2)
-        check("s1: media flows both ways through dsrtpd", up, str(legs_in(d, call)))
+        s1, up = first_media(d, "s1", call, trunk, to_b1, "the first peer's")
         check("s1: one DTLS handshake logged for the call",
               len(d.log_lines(call, "DTLS handshake done")) == 1)
         if not up:
@@ -535,12 +319,10 @@ def scenario_transfer(d):
               mport(offer2) != mport(offer1))
         offer2 = with_version(offer2, version(offer1) + 1)
         t_reoffer = time.monotonic()
-        r = d.ng(dict(TO_TRUNK, command="offer", **{"call-id": call, "from-tag": fa,
-                                                    "sdp": offer2}))
-        if not check("s1: re-offer from the new endpoint (A's from-tag) -> ok",
-                     r.get("result") == "ok", str(r.get("error-reason"))):
+        to_b2 = offer_to_trunk(d, "s1: re-offer from the new endpoint (A's from-tag) -> ok",
+                               call, fa, offer2)
+        if to_b2 is None:
             return
-        to_b2 = r["sdp"]
         check("s1: re-offer towards the trunk keeps our port, stays plain RTP/AVP without "
               "DTLS, o= version one up",
               mport(to_b2) == mport(to_b1) and mproto(to_b2) == "RTP/AVP" and
@@ -548,12 +330,10 @@ def scenario_transfer(d):
               "port %d/%d proto %s version %d/%d" % (mport(to_b2), mport(to_b1), mproto(to_b2),
                                                      version(to_b2), version(to_b1)))
         trunk.version += 1
-        r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                  "sdp": trunk.sdp()})
-        if not check("s1: the trunk's answer (same SDP, version up) -> ok",
-                     r.get("result") == "ok", str(r.get("error-reason"))):
+        to_a2 = trunk_answers(d, "s1: the trunk's answer (same SDP, version up) -> ok", call,
+                              fa, tb, trunk)
+        if to_a2 is None:
             return
-        to_a2 = r["sdp"]
         if not check("s1: our answer to the new peer keeps our port, has no ICE, our "
                      "fingerprint, and answers its actpass with active or passive",
                      mport(to_a2) == mport(to_a1) and not has_ice(to_a2) and
@@ -609,6 +389,19 @@ def scenario_transfer(d):
         d.ng({"command": "delete", "call-id": call, "from-tag": fa})
 
 
+def first_media(d, label, call, trunk, gw_sdp, whose):
+    """Starts the trunk, sending to the gateway port of gw_sdp; checks that WHOSE RTP (tone)
+    reaches it and that media flows both ways through dsrtpd: (the tone's SSRC or None,
+    whether media flows)."""
+    trunk.start(gw_addr(gw_sdp))
+    s1 = new_ssrc_flow_tone(trunk, 25, 10)
+    check("%s: %s RTP (tone) reaches the trunk" % (label, whose), s1 is not None,
+          str(trunk.snapshot()))
+    up = both_legs_flowing(d, call)
+    check("%s: media flows both ways through dsrtpd" % label, up, str(legs_in(d, call)))
+    return s1, up
+
+
 def new_ssrc_flow_tone(trunk, want, limit):
     """Waits until one SSRC has brought `want` packets that are not silence; that SSRC."""
     found = [None]
@@ -634,7 +427,7 @@ def scenario_forked_answer(d):
         r = d.ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": trunk.sdp(),
                   "transport-protocol": "UDP/TLS/RTP/SAVPF", "ICE": "remove",
                   "rtcp-mux": ["offer"]})
-        if not check("s2: offer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+        if not ok_reply("s2: offer -> ok", r):
             return
         to_b = r["sdp"]
         if not check("s2: offer towards B is DTLS (fingerprint, actpass) without ICE",
@@ -643,44 +436,32 @@ def scenario_forked_answer(d):
                      mproto(to_b)):
             dump("s2 offer to B", to_b)
             return
-        p1 = Peer("s2_peer1", "answer", "tone", 30)
-        p1.give(to_b)
-        ans1 = p1.sdp()
-        if not check("s2: the first B endpoint answered", ans1 is not None, trace_tail(p1)):
+        p1, ans1 = answering_peer("s2_peer1", "tone", 30, to_b,
+                                  "s2: the first B endpoint answered")
+        if ans1 is None:
             return
-        ans1 = without_ice(ans1)
         r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb1,
                   "sdp": ans1})
-        if not check("s2: answer from the first endpoint -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        if not ok_reply("s2: answer from the first endpoint -> ok", r):
             return
         to_a1 = r["sdp"]
-        trunk.start(gw_addr(to_a1))
-        s1 = new_ssrc_flow_tone(trunk, 25, 10)
-        check("s2: the first endpoint's RTP (tone) reaches the trunk", s1 is not None,
-              str(trunk.snapshot()))
-        up = wait_until(lambda: (lambda x: x is not None and len(x) == 2 and
-                                 min(x.values()) > 20)(legs_in(d, call)), 10, 0.2)
-        check("s2: media flows both ways through dsrtpd", up, str(legs_in(d, call)))
+        s1, up = first_media(d, "s2", call, trunk, to_a1, "the first endpoint's")
         if not up:
             return
         h0 = d.handshakes()
 
         # Another fork answers the same offer (the 200 after a 183 from the first).
-        p2 = Peer("s2_peer2", "answer", "silence", 4)
-        p2.give(to_b)
-        ans2 = p2.sdp()
-        if not check("s2: the second B endpoint answered", ans2 is not None, trace_tail(p2)):
+        p2, ans2 = answering_peer("s2_peer2", "silence", 4, to_b,
+                                  "s2: the second B endpoint answered")
+        if ans2 is None:
             return
-        ans2 = without_ice(ans2)
         check("s2: the second endpoint has another fingerprint and port",
               line(ans2, "a=fingerprint:") != line(ans1, "a=fingerprint:") and
               mport(ans2) != mport(ans1))
         t_answer = time.monotonic()
         r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb2,
                   "sdp": ans2})
-        if not check("s2: second answer (another to-tag, another fingerprint) -> ok",
-                     r.get("result") == "ok", str(r.get("error-reason"))):
+        if not ok_reply("s2: second answer (another to-tag, another fingerprint) -> ok", r):
             return
         to_a2 = r["sdp"]
         check("s2: the SDP for the trunk keeps our port and stays plain",
@@ -724,51 +505,16 @@ def scenario_forked_answer(d):
 # ---- 3 and 4: aiortc, a brand-new RTCPeerConnection on the call; then a refusal ----
 
 async def scenario_aiortc(d):
-    import aioice.ice
-
-    def loopback_only(use_ipv4=True, use_ipv6=False):
-        return [LOOPBACK] if use_ipv4 else []
-
-    aioice.ice.get_host_addresses = loopback_only  # aioice skips loopback by itself
-    import av
-    from aiortc import (MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender,
-                        RTCSessionDescription)
+    aioice_loopback_only()
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
     from aiortc.mediastreams import MediaStreamError
-
-    class Tone(MediaStreamTrack):
-        """8 kHz mono s16 in 20 ms frames, real time: a 500 Hz tone."""
-        kind = "audio"
-
-        def __init__(self):
-            super().__init__()
-            self.n = 0
-            self.t0 = None
-
-        async def recv(self):
-            if self.readyState != "live":
-                raise MediaStreamError
-            if self.t0 is None:
-                self.t0 = time.monotonic()
-            wait = self.t0 + self.n / 8000 - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            pcm = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 500 *
-                                                                 (self.n + i) / 8000)))
-                           for i in range(160))
-            f = av.AudioFrame(format="s16", layout="mono", samples=160)
-            f.planes[0].update(pcm)
-            f.sample_rate = 8000
-            f.pts = self.n
-            f.time_base = fractions.Fraction(1, 8000)
-            self.n += 160
-            return f
 
     class Pc:
         """One RTCPeerConnection offering PCMU audio, counting the frames it receives."""
 
         def __init__(self):
             self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-            self.tr = self.pc.addTransceiver(Tone(), direction="sendrecv")
+            self.tr = self.pc.addTransceiver(tone_track(500), direction="sendrecv")
             self.tr.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
                                          if c.mimeType.lower() == "audio/pcmu"])
             self.frames = 0
@@ -811,26 +557,18 @@ async def scenario_aiortc(d):
     def ssrcs_of(sdp):
         return {int(l.split()[0][len("a=ssrc:"):]) for l in all_lines(sdp, "a=ssrc:")}
 
-    call = "webrtc-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("webrtc")
     trunk = Trunk(echo=True)
     trunk.start()
     pc1 = Pc()
     pc2 = None
     try:
         offer1 = await pc1.offer()
-        r = d.ng(dict(TO_TRUNK, command="offer", **{"call-id": call, "from-tag": fa,
-                                                    "sdp": offer1}))
-        if not check("s3: aiortc's offer -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_b1, to_a1 = call_trunk(d, ("s3: aiortc's offer -> ok",
+                                      "s3: the echo trunk's answer -> ok"),
+                                  call, fa, tb, offer1, trunk)
+        if to_a1 is None:
             return
-        to_b1 = r["sdp"]
-        r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                  "sdp": trunk.sdp()})
-        if not check("s3: the echo trunk's answer -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
-            return
-        to_a1 = r["sdp"]
         check("s3: our answer to aiortc has ICE credentials, a fingerprint and a setup role",
               line(to_a1, "a=ice-ufrag:") and line(to_a1, "a=ice-pwd:") and
               line(to_a1, "a=fingerprint:") and setup_of(to_a1) in ("active", "passive"))
@@ -853,23 +591,18 @@ async def scenario_aiortc(d):
               all_lines(offer2, "a=fingerprint:") != all_lines(offer1, "a=fingerprint:") and
               line(offer2, "a=ice-ufrag:") != line(offer1, "a=ice-ufrag:") and
               line(offer2, "a=ice-pwd:") != line(offer1, "a=ice-pwd:"))
-        r = d.ng(dict(TO_TRUNK, command="offer", **{"call-id": call, "from-tag": fa,
-                                                    "sdp": offer2}))
-        if not check("s3: the new PC's offer as a re-offer (same call-id, from-tag) -> ok",
-                     r.get("result") == "ok", str(r.get("error-reason"))):
+        to_b2 = offer_to_trunk(d, "s3: the new PC's offer as a re-offer (same call-id, "
+                               "from-tag) -> ok", call, fa, offer2)
+        if to_b2 is None:
             dump("s3 offer of the new PC", offer2)
             return
-        to_b2 = r["sdp"]
         check("s3: the re-offer towards the trunk keeps our port and stays plain",
               mport(to_b2) == mport(to_b1) and mproto(to_b2) == "RTP/AVP" and
               not has_ice(to_b2), "port %d/%d" % (mport(to_b2), mport(to_b1)))
         trunk.version += 1
-        r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                  "sdp": trunk.sdp()})
-        if not check("s3: the trunk's re-answer -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_a2 = trunk_answers(d, "s3: the trunk's re-answer -> ok", call, fa, tb, trunk)
+        if to_a2 is None:
             return
-        to_a2 = r["sdp"]
         check("s3: our answer to the new PC keeps our port and our fingerprint",
               mport(to_a2) == mport(to_a1) and
               line(to_a2, "a=fingerprint:") == line(to_a1, "a=fingerprint:"),
@@ -946,17 +679,6 @@ async def scenario_aiortc(d):
         d.ng({"command": "delete", "call-id": call, "from-tag": fa})
 
 
-def run(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # a crash in one scenario is a failure; the others still run
-        import traceback
-        traceback.print_exc()
-        fail("%s raised %s: %s" % (name, e.__class__.__name__, e))
-    print("# %s: %.1f s" % (name, time.monotonic() - t0), flush=True)
-
-
 def aiortc_available():
     try:
         import aiortc  # noqa: F401
@@ -970,7 +692,7 @@ def main():
     if not check("%s and %s are built" % (DSRTPD, DSRTP),
                  os.access(DSRTPD, os.X_OK) and os.access(DSRTP, os.X_OK)):
         return
-    d = Daemon()
+    d = Daemon(DSRTPD, WORK, media=24, io=os.environ.get("DSRTPD_IO", "auto"))
     if not check("dsrtpd starts", d.up):
         return
     try:
@@ -996,13 +718,5 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for p in children:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if os.environ.get("KEEP_WORK"):
-            print("# work folder: " + WORK)
-        else:
-            subprocess.run(["rm", "-rf", WORK])
-    print("# %d/%d checks passed" % (checks - failures, checks), flush=True)
-    sys.exit(0 if failures == 0 and checks > 0 else 1)
+        finish(WORK)
+    sys.exit(summary("# "))

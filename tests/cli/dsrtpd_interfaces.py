@@ -35,224 +35,52 @@ every check passed.
 import errno
 import os
 import random
-import select
 import socket
-import struct
 import subprocess
 import sys
-import time
 
 SRC, NG1, NG2, WORK = sys.argv[1:5]
 sys.path.insert(0, os.path.join(SRC, "tests", "peers"))
-from ng_client import bdec, benc  # noqa: E402
+from gwtest import (Endpoint, Sdp, check, collect, is_rtcp, new_call, ng, ok_reply,  # noqa: E402
+                    plain_sdp, rtcp_ssrc, rtp, run, sdp_saver, sdp_text, sender_report, summary)
 
 IP1, IP2 = "127.0.0.1", "127.0.0.2"
 ADV = "192.0.2.7"
 DIRECTION_ERR = "direction names an interface dsrtpd does not have"
 
-checks = 0
-failures = 0
-SDP_DIR = os.path.join(WORK, "sdp")
-os.makedirs(SDP_DIR, exist_ok=True)
-DUMPED = set()
-
-
-def check(name, cond, detail="", sdp=None):
-    """One ok/FAIL line; on failure, sdp=(label, text) prints that SDP once (as # lines)."""
-    global checks, failures
-    checks += 1
-    if cond:
-        print("ok   - " + name, flush=True)
-        return True
-    failures += 1
-    print("FAIL - " + name + (" (" + detail + ")" if detail else ""), flush=True)
-    if sdp is not None and sdp[0] not in DUMPED:
-        DUMPED.add(sdp[0])
-        print("# %s:" % sdp[0])
-        for l in (sdp[1] or "").replace("\r\n", "\n").split("\n"):
-            if l:
-                print("#   " + l)
-        sys.stdout.flush()
-    return False
-
-
-def save_sdp(name, text):
-    with open(os.path.join(SDP_DIR, name + ".sdp"), "w") as f:
-        f.write(text or "")
+save_sdp = sdp_saver(os.path.join(WORK, "sdp"))
 
 
 # ---- ng ----
-
-def ng(server, req, timeout=3.0):
-    host, port = server.rsplit(":", 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.settimeout(timeout)
-        s.sendto(("%08x" % random.getrandbits(32)).encode() + b" " + benc(req), (host, int(port)))
-        reply, _ = s.recvfrom(65536)
-    except OSError as e:
-        return {"result": "error", "error-reason": "no reply: %s" % e}
-    finally:
-        s.close()
-    _, _, body = reply.partition(b" ")
-    d, _ = bdec(body)
-    return d
-
 
 def delete(server, call, fa):
     return ng(server, {"command": "delete", "call-id": call, "from-tag": fa}, timeout=1.0)
 
 
-# ---- SDP reading ----
+def offer_req(call, fa, sdp, flags):
+    """An ng offer of A's sdp: RTP/AVP towards B, then flags."""
+    return dict({"command": "offer", "call-id": call, "from-tag": fa, "sdp": sdp,
+                 "transport-protocol": "RTP/AVP"}, **flags)
 
-class Sdp:
-    def __init__(self, text):
-        self.text = text or ""
-        self.session = []
-        self.media = []  # lists of lines, the m= line first
-        for l in self.text.replace("\r\n", "\n").split("\n"):
-            if not l:
-                continue
-            if l.startswith("m="):
-                self.media.append([l])
-            elif self.media:
-                self.media[-1].append(l)
-            else:
-                self.session.append(l)
 
-    @staticmethod
-    def conn(lines):
-        return [l.split()[2] for l in lines if l.startswith("c=IN IP4 ") and len(l.split()) > 2]
-
-    def session_c(self):
-        return self.conn(self.session)
-
-    def media_c(self, i):
-        return self.conn(self.media[i])
-
-    def all_c(self):
-        return self.session_c() + [a for i in range(len(self.media)) for a in self.media_c(i)]
-
-    def addr(self, i):
-        """The effective c= address of m-line i."""
-        own = self.media_c(i)
-        return own[0] if own else (self.session_c() or [None])[0]
-
-    def origin(self):
-        for l in self.session:
-            if l.startswith("o="):
-                f = l.split()
-                return f[5] if len(f) > 5 else None
+def offer_on_ng1(label, call, fa, sdp, flags):
+    """A's sdp offered on NG1 with flags: checks the reply is ok and has no warning; the SDP
+    towards B (saved as <first word of label>_offer_to_b), or None when the offer failed."""
+    r = ng(NG1, offer_req(call, fa, sdp, flags))
+    if not ok_reply("%s: ng offer %s -> ok" % (label, flags), r):
         return None
+    check("%s: no warning in the offer's reply" % label, "warning" not in r,
+          str(r.get("warning")))
+    to_b = r.get("sdp", "")
+    save_sdp(label.split()[0] + "_offer_to_b", to_b)
+    return to_b
 
-    def port(self, i):
-        return int(self.media[i][0].split()[1])
 
-    def ports(self):
-        return [self.port(i) for i in range(len(self.media))]
-
-    def kinds(self):
-        return [m[0][2:].split()[0] for m in self.media]
-
-    def candidates(self, i):
-        """[(address, port)] of m-line i's a=candidate lines."""
-        out = []
-        for l in self.media[i]:
-            if l.startswith("a=candidate:"):
-                f = l.split()
-                if len(f) > 5:
-                    out.append((f[4], int(f[5])))
-        return out
-
+# ---- SDP and media ----
 
 def mlines(text):
     return " | ".join(l for l in (text or "").replace("\r\n", "\n").split("\n")
                       if l.startswith("m=") or l.startswith("c=") or l.startswith("o="))
-
-
-# ---- RTP / RTCP ----
-
-def rtp(pt, seq, ts, ssrc, payload):
-    return struct.pack("!BBHII", 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload
-
-
-def is_rtcp(data):
-    return len(data) >= 8 and data[0] >> 6 == 2 and 192 <= data[1] <= 223
-
-
-def is_rtp(data):
-    return len(data) >= 12 and data[0] >> 6 == 2 and not 192 <= data[1] <= 223
-
-
-def sender_report(ssrc, cname):
-    now = time.time() + 2208988800
-    sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, int(now), int((now % 1) * (1 << 32)),
-                     1234, 5, 800)
-    item = bytes([1, len(cname)]) + cname.encode() + b"\x00"
-    chunk = struct.pack("!I", ssrc) + item
-    chunk += b"\x00" * (-len(chunk) % 4)
-    return sr + struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
-
-
-class Endpoint:
-    """One stream of a raw endpoint on address ip: RTP on an even port P, RTCP on P + 1."""
-
-    def __init__(self, ip):
-        self.ip = ip
-        for _ in range(200):
-            base = random.randrange(30000, 60000, 2)
-            a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                a.bind((ip, base))
-                b.bind((ip, base + 1))
-                self.rtp, self.rtcp, self.port = a, b, base
-                return
-            except OSError:
-                a.close()
-                b.close()
-        raise SystemExit("no free port pair on " + ip)
-
-    def close(self):
-        self.rtp.close()
-        self.rtcp.close()
-
-
-def collect(socks, limit, enough):
-    """Reads (data, source) from socks for up to limit seconds or until enough(got)."""
-    got = {s: [] for s in socks}
-    end = time.monotonic() + limit
-    while time.monotonic() < end and not enough(got):
-        ready, _, _ = select.select(socks, [], [], max(0.0, min(0.05, end - time.monotonic())))
-        for s in ready:
-            try:
-                got[s].append(s.recvfrom(4096))
-            except OSError:
-                continue
-    time.sleep(0.1)
-    for s in socks:
-        s.setblocking(False)
-        try:
-            while True:
-                got[s].append(s.recvfrom(4096))
-        except OSError:
-            pass
-        s.setblocking(True)
-    return got
-
-
-def plain_sdp(who, ip, streams, version=1, sess=None, media_c=True):
-    """Plain RTP/AVP on ip: session c= and (media_c) a c= per m-line, one m-line per
-    (kind, port, pt, codec)."""
-    sess = sess if sess is not None else random.randrange(1, 1 << 30)
-    lines = ["v=0", "o=%s %d %d IN IP4 %s" % (who, sess, version, ip), "s=%s" % who,
-             "c=IN IP4 %s" % ip, "t=0 0"]
-    for kind, port, pt, codec in streams:
-        lines.append("m=%s %d RTP/AVP %d" % (kind, port, pt))
-        if media_c:
-            lines.append("c=IN IP4 %s" % ip)
-        lines += ["a=rtpmap:%d %s" % (pt, codec), "a=sendrecv"]
-    return "\r\n".join(lines) + "\r\n"
 
 
 KINDS, PTS, CODECS = ["audio", "video"], [0, 96], ["PCMU/8000", "VP8/90000"]
@@ -270,11 +98,11 @@ def media_one_way(label, src, gw_ip_in, gw_ports_in, dst, gw_ip_out, gw_ports_ou
             e.rtp.sendto(rtp(PTS[i], 1000 + n, 160 * n, ssrcs[i], payload),
                          (gw_ip_in, gw_ports_in[i]))
             sent[i].append(rtp(PTS[i], 1000 + n, 160 * n, ssrcs[i], payload))
-        e.rtcp.sendto(sender_report(ssrcs[i], "%s-%d" % (label, i)),
+        e.rtcp.sendto(sender_report(ssrcs[i], "%s-%d" % (label, i), 1234, 5, 800),
                       (gw_ip_in, gw_ports_in[i] + 1))
     socks = [s for e in dst for s in (e.rtp, e.rtcp)]
     got = collect(socks, 3, lambda g: all(len(g[e.rtp]) >= 5 and len(g[e.rtcp]) >= 1
-                                          for e in dst))
+                                          for e in dst), sources=True)
     for i, e in enumerate(dst):
         pk = got[e.rtp]
         srcs = sorted({a for _, a in pk})
@@ -288,7 +116,7 @@ def media_one_way(label, src, gw_ip_in, gw_ports_in, dst, gw_ip_out, gw_ports_ou
         srcs = sorted({a for _, a in got[e.rtcp]})
         check("%s: %s RTCP arrives on the RTCP socket from %s:%d"
               % (label, KINDS[i], gw_ip_out, gw_ports_out[i] + 1),
-              len(rc) >= 1 and all(struct.unpack("!I", d[4:8])[0] == ssrcs[i] for d, _ in rc)
+              len(rc) >= 1 and all(rtcp_ssrc(d) == ssrcs[i] for d, _ in rc)
               and srcs == [(gw_ip_out, gw_ports_out[i] + 1)],
               "got %d RTCP, from %s" % (len(rc), srcs))
 
@@ -296,11 +124,10 @@ def media_one_way(label, src, gw_ip_in, gw_ports_in, dst, gw_ip_out, gw_ports_ou
 def addressed(sdp, ip, label, what):
     """Checks every c= line (session and each m-line) of sdp names ip."""
     s = Sdp(sdp)
-    ok = (s.session_c() == [ip] and all(s.media_c(i) in ([], [ip]) for i in range(len(s.media)))
-          and all(s.addr(i) == ip for i in range(len(s.media))) and s.media)
+    ok = (s.session_c() == [ip] and all(m.conn() in ([], [ip]) for m in s.media)
+          and all(s.addr(m) == ip for m in s.media) and s.media)
     return check("%s: %s names %s on every c= line (session c= %s, media c= %s)"
-                 % (label, what, ip, s.session_c(),
-                    [s.media_c(i) for i in range(len(s.media))]),
+                 % (label, what, ip, s.session_c(), [m.conn() for m in s.media]),
                  ok, "c= lines %s" % s.all_c(), sdp=("%s: %s" % (label, what), sdp))
 
 
@@ -308,26 +135,17 @@ def plain_call(label, flags, a_ip, b_ip, gw_a_ip, gw_b_ip, reoffer_flags=None,
                b_origin=None):
     """A (endpoints on a_ip) offers audio + video to B (on b_ip) on NG1 with flags: the
     gateway's side towards B must be gw_b_ip, towards A gw_a_ip. Media both ways."""
-    call = "iface-%s-%d" % (label.split()[0], random.getrandbits(24))
-    fa, tb = "fa-" + call, "tb-" + call
-    a = [Endpoint(a_ip) for _ in KINDS]
-    b = [Endpoint(b_ip) for _ in KINDS]
+    call, fa, tb = new_call("iface-" + label.split()[0])
+    a = [Endpoint(ip=a_ip) for _ in KINDS]
+    b = [Endpoint(ip=b_ip) for _ in KINDS]
     try:
         sess = random.randrange(1, 1 << 30)
-        offer_a = plain_sdp("a", a_ip, [(KINDS[i], a[i].port, PTS[i], CODECS[i])
-                                        for i in (0, 1)], sess=sess)
+        offer_a = plain_sdp("a", [(KINDS[i], a[i].port, PTS[i], CODECS[i]) for i in (0, 1)],
+                            sess=sess, ip=a_ip, media_c=True)
         save_sdp(label.split()[0] + "_offer_from_a", offer_a)
-        req = {"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-               "transport-protocol": "RTP/AVP"}
-        req.update(flags)
-        r = ng(NG1, req)
-        if not check("%s: ng offer %s -> ok" % (label, flags), r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_b = offer_on_ng1(label, call, fa, offer_a, flags)
+        if to_b is None:
             return
-        check("%s: no warning in the offer's reply" % label, "warning" not in r,
-              str(r.get("warning")))
-        to_b = r.get("sdp", "")
-        save_sdp(label.split()[0] + "_offer_to_b", to_b)
         ob = Sdp(to_b)
         if not check("%s: offer to B has audio and video on two nonzero ports" % label,
                      ob.kinds() == KINDS and 0 not in ob.ports() and
@@ -339,13 +157,12 @@ def plain_call(label, flags, a_ip, b_ip, gw_a_ip, gw_b_ip, reoffer_flags=None,
                   ob.origin() == b_origin, "o= %s" % ob.origin())
         gw_b = ob.ports()
 
-        answer_b = plain_sdp("b", b_ip, [(KINDS[i], b[i].port, PTS[i], CODECS[i])
-                                         for i in (0, 1)])
+        answer_b = plain_sdp("b", [(KINDS[i], b[i].port, PTS[i], CODECS[i]) for i in (0, 1)],
+                             ip=b_ip, media_c=True)
         save_sdp(label.split()[0] + "_answer_from_b", answer_b)
         r = ng(NG1, {"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
                      "sdp": answer_b})
-        if not check("%s: ng answer -> ok" % label, r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        if not ok_reply("%s: ng answer -> ok" % label, r):
             return
         to_a = r.get("sdp", "")
         save_sdp(label.split()[0] + "_answer_to_a", to_a)
@@ -366,14 +183,11 @@ def plain_call(label, flags, a_ip, b_ip, gw_a_ip, gw_b_ip, reoffer_flags=None,
         if reoffer_flags is not None:
             # A re-offer (a session refresh) naming another direction: the interfaces stay
             # as the first offer chose them.
-            reoffer = plain_sdp("a", a_ip, [(KINDS[i], a[i].port, PTS[i], CODECS[i])
-                                            for i in (0, 1)], version=2, sess=sess)
-            req = {"command": "offer", "call-id": call, "from-tag": fa, "sdp": reoffer,
-                   "transport-protocol": "RTP/AVP"}
-            req.update(reoffer_flags)
-            r = ng(NG1, req)
-            if check("%s: re-offer with %s -> ok" % (label, reoffer_flags),
-                     r.get("result") == "ok", str(r.get("error-reason"))):
+            reoffer = plain_sdp("a", [(KINDS[i], a[i].port, PTS[i], CODECS[i])
+                                      for i in (0, 1)], version=2, sess=sess, ip=a_ip,
+                                media_c=True)
+            r = ng(NG1, offer_req(call, fa, reoffer, reoffer_flags))
+            if ok_reply("%s: re-offer with %s -> ok" % (label, reoffer_flags), r):
                 re_b = r.get("sdp", "")
                 save_sdp(label.split()[0] + "_reoffer_to_b", re_b)
                 rb = Sdp(re_b)
@@ -404,27 +218,17 @@ def plain_call(label, flags, a_ip, b_ip, gw_a_ip, gw_b_ip, reoffer_flags=None,
 def offer_only(label, flags, gw_a_ip, gw_b_ip):
     """An offer and an answer on NG1 (no media): the offer to B names gw_b_ip, the answer
     to A gw_a_ip."""
-    call = "iface-%s-%d" % (label.split()[0], random.getrandbits(24))
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("iface-" + label.split()[0])
     try:
-        offer_a = plain_sdp("a", IP1, [("audio", 40000, 0, "PCMU/8000")], media_c=False)
-        req = {"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-               "transport-protocol": "RTP/AVP"}
-        req.update(flags)
-        r = ng(NG1, req)
-        if not check("%s: ng offer %s -> ok" % (label, flags), r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_b = offer_on_ng1(label, call, fa,
+                            plain_sdp("a", [("audio", 40000, 0, "PCMU/8000")], ip=IP1), flags)
+        if to_b is None:
             return
-        check("%s: no warning in the offer's reply" % label, "warning" not in r,
-              str(r.get("warning")))
-        to_b = r.get("sdp", "")
-        save_sdp(label.split()[0] + "_offer_to_b", to_b)
         addressed(to_b, gw_b_ip, label, "offer to B")
-        answer_b = plain_sdp("b", IP2, [("audio", 40002, 0, "PCMU/8000")], media_c=False)
+        answer_b = plain_sdp("b", [("audio", 40002, 0, "PCMU/8000")], ip=IP2)
         r = ng(NG1, {"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
                      "sdp": answer_b})
-        if check("%s: ng answer -> ok" % label, r.get("result") == "ok",
-                 str(r.get("error-reason"))):
+        if ok_reply("%s: ng answer -> ok" % label, r):
             save_sdp(label.split()[0] + "_answer_to_a", r.get("sdp", ""))
             addressed(r.get("sdp", ""), gw_a_ip, label, "answer to A")
     finally:
@@ -435,13 +239,9 @@ def unknown_direction():
     for label, flags in (("s5 dict", {"direction": ["external", "nosuch"]}),
                          ("s5 dict first", {"direction": ["outside", "internal"]}),
                          ("s5 rtpp-flags", {"rtpp-flags": "direction=nosuch"})):
-        call = "iface-unknown-%d" % random.getrandbits(24)
-        fa = "fa-" + call
-        offer_a = plain_sdp("a", IP1, [("audio", 40000, 0, "PCMU/8000")])
-        req = {"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-               "transport-protocol": "RTP/AVP"}
-        req.update(flags)
-        r = ng(NG1, req)
+        call, fa, _ = new_call("iface-unknown")
+        offer_a = plain_sdp("a", [("audio", 40000, 0, "PCMU/8000")], ip=IP1, media_c=True)
+        r = ng(NG1, offer_req(call, fa, offer_a, flags))
         check("%s: offer with %s -> error \"%s ...\"" % (label, flags, DIRECTION_ERR),
               r.get("result") == "error" and
               str(r.get("error-reason", "")).startswith(DIRECTION_ERR),
@@ -475,29 +275,28 @@ def bind_refused(ip, port):
 
 def advertised_ice():
     label = "s6"
-    call = "iface-adv-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
-    a = Endpoint(IP2)
+    call, fa, tb = new_call("iface-adv")
+    a = Endpoint(ip=IP2)
     try:
-        offer_a = plain_sdp("a", IP2, [("audio", a.port, 0, "PCMU/8000")])
+        offer_a = plain_sdp("a", [("audio", a.port, 0, "PCMU/8000")], ip=IP2, media_c=True)
         save_sdp("s6_offer_from_a", offer_a)
         r = ng(NG2, {"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
                      "transport-protocol": "UDP/TLS/RTP/SAVPF", "ICE": "force",
                      "direction": ["priv", "pub"]})
-        if not check("%s: NG2 offer (ICE force, UDP/TLS/RTP/SAVPF, direction priv, pub) -> ok"
-                     % label, r.get("result") == "ok", str(r.get("error-reason"))):
+        if not ok_reply("%s: NG2 offer (ICE force, UDP/TLS/RTP/SAVPF, direction priv, pub) -> ok"
+                        % label, r):
             return
         to_b = r.get("sdp", "")
         save_sdp("s6_offer_to_b", to_b)
         sdp_b = (label + ": offer to B", to_b)
         ob = Sdp(to_b)
         if not check("%s: offer to B has one UDP/TLS/RTP/SAVPF m-line on a nonzero port" % label,
-                     len(ob.media) == 1 and ob.port(0) != 0 and
-                     ob.media[0][0].split()[2] == "UDP/TLS/RTP/SAVPF", mlines(to_b), sdp=sdp_b):
+                     len(ob.media) == 1 and ob.media[0].port != 0 and
+                     ob.media[0].proto == "UDP/TLS/RTP/SAVPF", mlines(to_b), sdp=sdp_b):
             return
-        port = ob.port(0)
+        port = ob.media[0].port
         addressed(to_b, ADV, label, "offer to B")
-        cands = ob.candidates(0)
+        cands = ob.media[0].candidates()
         check("%s: offer to B has one host candidate %s %d (the m= port)" % (label, ADV, port),
               cands == [(ADV, port)], str(cands), sdp=sdp_b)
         check("%s: offer to B names neither 127.0.0.1 nor 127.0.0.2 on c= or a=candidate"
@@ -517,25 +316,24 @@ def advertised_ice():
 
         # B answers as a WebRTC endpoint would (its DTLS never comes: only the SDP counts).
         fp = ":".join("%02X" % random.getrandbits(8) for _ in range(32))
-        answer_b = "\r\n".join([
+        answer_b = sdp_text([
             "v=0", "o=b %d 1 IN IP4 %s" % (random.randrange(1, 1 << 30), IP1), "s=b",
             "c=IN IP4 %s" % IP1, "t=0 0",
             "m=audio 41000 UDP/TLS/RTP/SAVPF 0", "a=rtpmap:0 PCMU/8000",
             "a=ice-ufrag:bUfr", "a=ice-pwd:bpassword0123456789abcd",
             "a=fingerprint:sha-256 " + fp, "a=setup:active", "a=rtcp-mux",
-            "a=candidate:1 1 UDP 2130706431 %s 41000 typ host" % IP1, "a=sendrecv"]) + "\r\n"
+            "a=candidate:1 1 UDP 2130706431 %s 41000 typ host" % IP1, "a=sendrecv"])
         save_sdp("s6_answer_from_b", answer_b)
         r = ng(NG2, {"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
                      "sdp": answer_b})
-        if check("%s: NG2 answer -> ok" % label, r.get("result") == "ok",
-                 str(r.get("error-reason"))):
+        if ok_reply("%s: NG2 answer -> ok" % label, r):
             to_a = r.get("sdp", "")
             save_sdp("s6_answer_to_a", to_a)
             aa = Sdp(to_a)
             addressed(to_a, IP2, label, "answer to A (priv, no ADVERTISED)")
             check("%s: answer to A: o= names %s" % (label, IP2), aa.origin() == IP2,
                   "o= %s" % aa.origin())
-            pa = aa.port(0) if aa.media else 0
+            pa = aa.media[0].port if aa.media else 0
             bound, _ = bound_udp()
             check("%s: A's port %d is bound on %s" % (label, pa, IP2),
                   pa != 0 and bound is not None and "%s:%d" % (IP2, pa) in bound,
@@ -545,17 +343,6 @@ def advertised_ice():
     finally:
         delete(NG2, call, fa)
         a.close()
-
-
-def run(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # one scenario's crash is a failure, the others still run
-        import traceback
-        traceback.print_exc()
-        check("%s raised %s: %s" % (name, e.__class__.__name__, e), False)
-    print("# %s: %.1f s" % (name, time.monotonic() - t0), flush=True)
 
 
 def main():
@@ -587,5 +374,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    print("# dsrtpd_interfaces.py: %d/%d checks passed" % (checks - failures, checks), flush=True)
-    sys.exit(0 if failures == 0 and checks > 0 else 1)
+    sys.exit(summary("# dsrtpd_interfaces.py: "))

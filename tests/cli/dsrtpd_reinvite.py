@@ -35,57 +35,25 @@ import os
 import random
 import re
 import select
-import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 BUILD = sys.argv[1]
 SRC = sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, "tests", "peers"))
-from ng_client import bdec, benc  # noqa: E402
+from ng_client import benc  # noqa: E402
+from gwtest import (Daemon, bind_pair, both_legs_flowing, check, children, fail,  # noqa: E402
+                    finish, gw_addr, is_rtp, legs_in, line, mport, new_call, ng_request, ok,
+                    ok_reply, plain_sdp, read_when_there, rtp, sdp_text, summary, version,
+                    wait_exit, wait_until, with_version, write_atomic)
 
 DSRTP = os.path.join(BUILD, "dsrtp")
 DSRTPD = os.path.join(BUILD, "dsrtpd")
 WORK = tempfile.mkdtemp(prefix="dsrtp-reinvite.")
-checks = 0
-failures = 0
-children = []
-
-
-def ok(name):
-    global checks
-    checks += 1
-    print("ok   - " + name, flush=True)
-
-
-def fail(name, detail=""):
-    global checks, failures
-    checks += 1
-    failures += 1
-    print("FAIL - " + name + (" (" + detail + ")" if detail else ""), flush=True)
-
-
-def check(name, cond, detail=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, detail)
-    return cond
-
-
-def wait_until(pred, limit, step=0.05):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 # ---- SDP text helpers ----
@@ -97,28 +65,7 @@ def with_direction(sdp, d):
     lines = sdp.replace("\r\n", "\n").rstrip("\n").split("\n")
     lines = [l for l in lines if l not in ["a=" + x for x in DIRS]]
     lines.append("a=" + d)
-    return "\r\n".join(lines) + "\r\n"
-
-
-def with_version(sdp, v):
-    return re.sub(r"^(o=\S+ \S+ )\d+", lambda m: m.group(1) + str(v), sdp, count=1, flags=re.M)
-
-
-def version(sdp):
-    m = re.search(r"^o=\S+ \S+ (\d+)", sdp, re.M)
-    return int(m.group(1)) if m else -1
-
-
-def mport(sdp):
-    m = re.search(r"^m=audio (\d+) ", sdp, re.M)
-    return int(m.group(1)) if m else -1
-
-
-def line(sdp, prefix):
-    for l in sdp.replace("\r\n", "\n").split("\n"):
-        if l.startswith(prefix):
-            return l
-    return None
+    return sdp_text(lines)
 
 
 def direction(sdp):
@@ -131,127 +78,6 @@ def normalized(sdp):
     answer's a=mid follows the offer's, checked on its own)."""
     text = with_direction(with_version(sdp, 0), "sendrecv")
     return "".join(l + "\r\n" for l in text.split("\r\n") if l and not l.startswith("a=mid:"))
-
-
-# ---- the daemon ----
-
-def free_ports(n_media):
-    def free(kind):
-        s = socket.socket(socket.AF_INET, kind)
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
-        return p
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", u.getsockname()[1]))
-            ng = u.getsockname()[1]
-            break
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
-    for _ in range(200):
-        base = random.randrange(20000, 29000, 2)
-        socks = []
-        try:
-            for p in range(base, base + n_media):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", p))
-                socks.append(s)
-            break
-        except OSError:
-            base = 0
-        finally:
-            for s in socks:
-                s.close()
-    return ng, free(socket.SOCK_STREAM), base
-
-
-class Daemon:
-    def __init__(self, name, extra=()):
-        ng, http, base = free_ports(20)
-        self.ng_addr = ("127.0.0.1", ng)
-        self.http = http
-        self.log = os.path.join(WORK, name + ".log")
-        self.err = open(os.path.join(WORK, name + ".err"), "w")
-        self.p = subprocess.Popen(
-            [DSRTPD, "--listen-ng", "127.0.0.1:%d" % ng, "--listen-http", "127.0.0.1:%d" % http,
-             "--interface", "127.0.0.1", "--port-min", str(base), "--port-max", str(base + 19),
-             "--timeout", "30", "--workers", "2", "--log", self.log] + list(extra),
-            stdout=subprocess.DEVNULL, stderr=self.err)
-        children.append(self.p)
-        self.up = wait_until(lambda: self.ng_try({"command": "ping"}) is not None, 5, 0.1)
-
-    def ng_try(self, req):
-        try:
-            return self.ng(req, timeout=0.3)
-        except OSError:
-            return None
-
-    def ng(self, req, cookie=None, sock=None, timeout=3.0, raw=None):
-        """The reply dict (with "_raw": the reply bytes). sock: send from that socket."""
-        own = sock is None
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if own else sock
-        try:
-            s.settimeout(timeout)
-            data = raw if raw is not None else (
-                (cookie or "%08x" % random.getrandbits(32)).encode() + b" " + benc(req))
-            s.sendto(data, self.ng_addr)
-            reply, _ = s.recvfrom(65536)
-        finally:
-            if own:
-                s.close()
-        _, _, body = reply.partition(b" ")
-        d, _ = bdec(body)
-        d["_raw"] = reply
-        return d
-
-    def metric(self, key):
-        try:
-            text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.http,
-                                          timeout=3).read().decode()
-        except OSError:
-            return None
-        for l in text.splitlines():
-            parts = l.split()
-            if len(parts) == 2 and parts[0] == key:
-                return int(float(parts[1]))
-        return None
-
-    def log_count(self, needle):
-        try:
-            with open(self.log) as f:
-                return sum(1 for l in f if needle in l)
-        except OSError:
-            return 0
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return -9
-
-
-def legs_in(d, call):
-    """{tag: rtp packets in} from a query, or None when the call is not there."""
-    r = d.ng({"command": "query", "call-id": call})
-    if r.get("result") != "ok":
-        return None
-    out = {}
-    for tag, t in r.get("tags", {}).items():
-        try:
-            out[tag] = t["medias"][0]["streams"][0]["stats"]["rtp packets in"]
-        except (KeyError, IndexError, TypeError):
-            out[tag] = 0
-    return out
 
 
 # ---- a plain RTP trunk run in this process ----
@@ -275,29 +101,18 @@ class Trunk:
         self.t = threading.Thread(target=self.run, daemon=True)
 
     def move(self):
-        for _ in range(200):
-            base = random.randrange(30000, 60000, 2)
-            a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                a.bind(("127.0.0.1", base))
-                b.bind(("127.0.0.1", base + 1))
-            except OSError:
-                a.close()
-                b.close()
-                continue
-            with self.lock:
-                self.socks += [a, b]
-                self.received.setdefault(base, 0)
-                self.port = base
-                self.rtp = a
-            return base
-        raise SystemExit("no free port pair")
+        a, b = bind_pair()
+        base = a.getsockname()[1]
+        with self.lock:
+            self.socks += [a, b]
+            self.received.setdefault(base, 0)
+            self.port = base
+            self.rtp = a
+        return base
 
     def sdp(self, d="sendrecv", extra=""):
-        return ("v=0\r\no=trunk %d %d IN IP4 127.0.0.1\r\ns=trunk\r\nc=IN IP4 127.0.0.1\r\n"
-                "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=%s\r\n%s"
-                % (self.sess, self.version, self.port, d, extra))
+        return plain_sdp("trunk", [("audio", self.port, 0, "PCMU/8000")], extra, self.sess,
+                         self.version, direction=d)
 
     def count(self, port=None):
         with self.lock:
@@ -309,9 +124,8 @@ class Trunk:
         while not self.stop_flag:
             now = time.monotonic()
             if now >= nxt and self.remote is not None:
-                pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
                 try:
-                    self.rtp.sendto(pkt + b"\xff" * 160, self.remote)
+                    self.rtp.sendto(rtp(0, seq, ts, ssrc, b"\xff" * 160), self.remote)
                     self.sent += 1
                 except OSError:
                     pass
@@ -327,7 +141,7 @@ class Trunk:
                 except OSError:
                     continue
                 port = s.getsockname()[1]
-                if len(data) >= 12 and data[0] >> 6 == 2 and not 192 <= data[1] <= 223:
+                if is_rtp(data):
                     with self.lock:
                         if port in self.received:
                             self.received[port] += 1
@@ -344,11 +158,6 @@ class Trunk:
             s.close()
 
 
-def gw_addr(sdp):
-    ip = re.search(r"^c=IN IP4 (\S+)", sdp, re.M).group(1)
-    return (ip, mport(sdp))
-
-
 def start_peer(name, role, keying, local, remote, duration):
     out = open(os.path.join(WORK, name + ".out"), "w")
     args = [DSRTP, "peer", "--role", role, "--local-sdp", local, "--remote-sdp", remote,
@@ -358,19 +167,6 @@ def start_peer(name, role, keying, local, remote, duration):
     p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     children.append(p)
     return p
-
-
-def write_atomic(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
-
-
-def read_when_there(path, limit):
-    if not wait_until(lambda: os.path.exists(path), limit):
-        return None
-    with open(path) as f:
-        return f.read()
 
 
 def flowing(d, call, trunk, label, legs=2):
@@ -392,8 +188,7 @@ FLAGS = {"transport-protocol": "RTP/AVP", "ICE": "remove", "DTLS": "off", "rtcp-
 
 
 def scenario_dtls_plain(d):
-    call = "reinv-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("reinv")
     a_local = os.path.join(WORK, "a.sdp")
     a_in = os.path.join(WORK, "a_in.sdp")
     peer = start_peer("a", "offer", "dtls", a_local, a_in, 60)
@@ -402,31 +197,26 @@ def scenario_dtls_plain(d):
         fail("A wrote no SDP")
         return
     r = d.ng(dict(FLAGS, command="offer", **{"call-id": call, "from-tag": fa, "sdp": a_sdp}))
-    if not check("offer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+    if not ok_reply("offer -> ok", r):
         return
     to_b = [r["sdp"]]  # every SDP we got for B, in order
     trunk = Trunk("b")
     r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
               "sdp": trunk.sdp()})
-    if not check("answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+    if not ok_reply("answer -> ok", r):
         return
     to_a = [r["sdp"]]
     write_atomic(a_in, to_a[0])
     trunk.start(gw_addr(to_b[0]))
     try:
-        up = wait_until(lambda: (lambda x: x is not None and len(x) == 2 and
-                                 min(x.values()) > 20)(legs_in(d, call)), 10, 0.2)
+        up = both_legs_flowing(d, call)
         check("media flows both ways before any re-offer", up, str(legs_in(d, call)))
         check("one DTLS handshake", d.metric('dsrtpd_dtls_handshakes_total{result="ok"}') == 1)
         reoffers(d, call, fa, tb, a_sdp, trunk, to_a, to_b)
         deletes(d, call, fa, tb, a_sdp, trunk, mport(to_b[0]))
     finally:
         trunk.stop()
-    try:
-        rc = peer.wait(15)
-    except subprocess.TimeoutExpired:
-        peer.kill()
-        rc = "timeout"
+    rc = wait_exit(peer, 15)
     with open(os.path.join(WORK, "a.out")) as f:
         last = (f.read().strip().splitlines() or [""])[-1]
     check("A (DTLS peer) exits 0: keys agreed, media both ways, close_notify at the end",
@@ -439,7 +229,7 @@ def step(d, label, call, from_tag, to_tag, offer_sdp, answer_sdp, offer_to, answ
     offer (answer) goes to has got so far (the rewritten offer / answer is appended)."""
     r = d.ng(dict(FLAGS, command="offer",
                   **{"call-id": call, "from-tag": from_tag, "sdp": offer_sdp}))
-    if not check("%s: re-offer -> ok" % label, r.get("result") == "ok", str(r.get("error-reason"))):
+    if not ok_reply("%s: re-offer -> ok" % label, r):
         return None
     o = r["sdp"]
     prev = offer_to[-1]
@@ -452,7 +242,7 @@ def step(d, label, call, from_tag, to_tag, offer_sdp, answer_sdp, offer_to, answ
     offer_to.append(o)
     r = d.ng({"command": "answer", "call-id": call, "from-tag": from_tag, "to-tag": to_tag,
               "sdp": answer_sdp})
-    if not check("%s: answer -> ok" % label, r.get("result") == "ok", str(r.get("error-reason"))):
+    if not ok_reply("%s: answer -> ok" % label, r):
         return None
     a = r["sdp"]
     prev = answer_to[-1]
@@ -560,8 +350,8 @@ def reoffers(d, call, fa, tb, a_sdp, trunk, to_a, to_b):
     m0 = d.metric('dsrtpd_ng_requests_total{command="offer",result="ok"}')
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        first = d.ng(None, raw=raw, sock=s)
-        second = d.ng(None, raw=raw, sock=s)
+        first = ng_request(d.ng_addr, raw=raw, sock=s)
+        second = ng_request(d.ng_addr, raw=raw, sock=s)
     finally:
         s.close()
     time.sleep(0.2)
@@ -719,12 +509,11 @@ def new_inline(sdp):
 
 
 def scenario_sdes_rekey(d):
-    call = "rekey-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("rekey")
     trunk = Trunk("a")
     r = d.ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": trunk.sdp(),
               "transport-protocol": "RTP/SAVP"})
-    if not check("sdes: offer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+    if not ok_reply("sdes: offer -> ok", r):
         return
     b_in = os.path.join(WORK, "b_in.sdp")
     b_local = os.path.join(WORK, "b.sdp")
@@ -735,12 +524,11 @@ def scenario_sdes_rekey(d):
         fail("sdes: B wrote no SDP")
         return
     r = d.ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb, "sdp": b_sdp})
-    if not check("sdes: answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+    if not ok_reply("sdes: answer -> ok", r):
         return
     trunk.start(gw_addr(r["sdp"]))
     try:
-        up = wait_until(lambda: (lambda x: x is not None and len(x) == 2 and
-                                 min(x.values()) > 20)(legs_in(d, call)), 10, 0.2)
+        up = both_legs_flowing(d, call)
         check("sdes: media flows both ways", up, str(legs_in(d, call)))
         our_crypto = None
         with open(b_in) as f:
@@ -749,12 +537,11 @@ def scenario_sdes_rekey(d):
         rekey = with_version(new_inline(b_sdp.replace("a=sendrecv", "a=sendonly")),
                              version(b_sdp) + 1)
         r = d.ng({"command": "offer", "call-id": call, "from-tag": tb, "sdp": rekey})
-        check("sdes: B's re-offer with a new key -> ok", r.get("result") == "ok",
-              str(r.get("error-reason")))
+        ok_reply("sdes: B's re-offer with a new key -> ok", r)
         trunk.version += 1
         r = d.ng({"command": "answer", "call-id": call, "from-tag": tb, "to-tag": fa,
                   "sdp": trunk.sdp("recvonly")})
-        check("sdes: answer -> ok", r.get("result") == "ok", str(r.get("error-reason")))
+        ok_reply("sdes: answer -> ok", r)
         ans = r.get("sdp", "")
         tag = re.search(r"^a=crypto:(\d+) ", b_sdp, re.M).group(1)
         our_crypto = [l for l in offered.replace("\r\n", "\n").split("\n")
@@ -772,11 +559,7 @@ def scenario_sdes_rekey(d):
         check("sdes: no authentication failures on B's leg", errs == 0, str(errs))
     finally:
         trunk.stop()
-    try:
-        rc = peer.wait(15)
-    except subprocess.TimeoutExpired:
-        peer.kill()
-        rc = "timeout"
+    rc = wait_exit(peer, 15)
     check("sdes: B (SDES peer) exits 0 (media both ways)", rc == 0, str(rc))
     d.ng({"command": "delete", "call-id": call, "from-tag": fa})
 
@@ -789,7 +572,7 @@ def scenario_daemon_delete_delay():
     if "[--delete-delay" not in usage.stderr:  # in the usage text, not "unrecognized"
         print("skip - this dsrtpd has no --delete-delay option (main.c not patched yet)")
         return
-    d = Daemon("dd", ["--delete-delay", "1"])
+    d = Daemon(DSRTPD, WORK, "dd", extra=["--delete-delay", "1"])
     if not check("--delete-delay 1: dsrtpd starts", d.up):
         return
     trunk = Trunk("x")
@@ -810,7 +593,7 @@ def scenario_daemon_delete_delay():
 
 
 def main():
-    d = Daemon("d1")
+    d = Daemon(DSRTPD, WORK, "d1")
     if not check("dsrtpd starts", d.up):
         return
     try:
@@ -830,13 +613,5 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for p in children:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if not os.environ.get("KEEP_WORK"):
-            subprocess.run(["rm", "-rf", WORK])
-        else:
-            print("work folder: " + WORK)
-    print("%d/%d checks passed" % (checks - failures, checks))
-    sys.exit(0 if failures == 0 and checks > 0 else 1)
+        finish(WORK)
+    sys.exit(summary())

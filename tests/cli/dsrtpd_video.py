@@ -36,36 +36,24 @@ holds none of their secrets). Every wait is bounded; exit 0 only when every chec
 """
 import asyncio
 import base64
-import fractions
-import math
 import os
 import random
 import select
-import socket
-import struct
 import sys
 import threading
 import time
 
 BUILD, SRC, NG_ADDR, WORK = sys.argv[1:5]
 sys.path.insert(0, os.path.join(SRC, "tests", "peers"))
-from ng_client import bdec, benc  # noqa: E402
+import gwtest  # noqa: E402
+from gwtest import (LOOPBACK, Endpoint, Sdp, check, collect, is_rtcp, is_rtp,  # noqa: E402
+                    new_call, ok_reply, plain_sdp, rtcp_ssrc, rtp, rtp_payload, rtp_pt, rtp_ssrc,
+                    run, sdp_saver, sdp_text, sender_report, summary, tone_track, with_ssrc)
 
-import aioice.ice  # noqa: E402
-
-LOOPBACK = "127.0.0.1"
-
-
-def _host_addresses(use_ipv4=True, use_ipv6=False):
-    """aioice skips loopback when it gathers: here the only address is 127.0.0.1."""
-    return [LOOPBACK] if use_ipv4 else []
-
-
-aioice.ice.get_host_addresses = _host_addresses  # looked up on every gathering
+gwtest.aioice_loopback_only()
 
 import av  # noqa: E402
 from aiortc import (  # noqa: E402
-    MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
@@ -82,47 +70,7 @@ import pylibsrtp  # noqa: E402
 HEADER_EXTENSIONS["audio"] = [x for x in HEADER_EXTENSIONS["audio"]
                               if not x.uri.endswith("ssrc-audio-level")]
 
-checks = 0
-failures = 0
-SDP_DIR = os.path.join(WORK, "sdp")
-os.makedirs(SDP_DIR, exist_ok=True)
-
-
-def ok(name):
-    global checks
-    checks += 1
-    print("ok   - " + name, flush=True)
-
-
-def fail(name, detail=""):
-    global checks, failures
-    checks += 1
-    failures += 1
-    print("FAIL - " + name + (" (" + detail + ")" if detail else ""), flush=True)
-
-
-DUMPED = set()
-
-
-def check(name, cond, detail="", sdp=None):
-    """One ok/FAIL line; on failure, sdp=(label, text) prints that SDP once (as # lines)."""
-    if cond:
-        ok(name)
-    else:
-        fail(name, detail)
-        if sdp is not None and sdp[0] not in DUMPED:
-            DUMPED.add(sdp[0])
-            print("# %s:" % sdp[0])
-            for l in (sdp[1] or "").replace("\r\n", "\n").split("\n"):
-                if l:
-                    print("#   " + l)
-            sys.stdout.flush()
-    return bool(cond)
-
-
-def save_sdp(name, text):
-    with open(os.path.join(SDP_DIR, name + ".sdp"), "w") as f:
-        f.write(text or "")
+save_sdp = sdp_saver(os.path.join(WORK, "sdp"))
 
 
 def show(text):
@@ -131,241 +79,51 @@ def show(text):
                       if l.startswith("m="))
 
 
+# The streams of scenarios 2 and 3; the ng flags towards a plain trunk.
+KINDS, PTS, CODECS = ["audio", "video"], [0, 96], ["PCMU/8000", "VP8/90000"]
+TO_TRUNK = {"transport-protocol": "RTP/AVP", "ICE": "remove", "DTLS": "off",
+            "rtcp-mux": ["demux"]}
+PLAIN = {"transport-protocol": "RTP/AVP"}
+
+
 # ---- ng ----
 
 def ng(req, timeout=5.0):
-    host, port = NG_ADDR.rsplit(":", 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.settimeout(timeout)
-        s.sendto(("%08x" % random.getrandbits(32)).encode() + b" " + benc(req), (host, int(port)))
-        reply, _ = s.recvfrom(65536)
-    except OSError as e:
-        return {"result": "error", "error-reason": "no reply: %s" % e}
-    finally:
-        s.close()
-    _, _, body = reply.partition(b" ")
-    d, _ = bdec(body)
-    return d
+    """One ng request to the gateway under test (an error dict when it does not answer)."""
+    return gwtest.ng(NG_ADDR, req, timeout)
 
 
-# ---- SDP reading ----
-
-def attr_values(lines, name):
-    out = []
-    for l in lines:
-        if l == "a=" + name:
-            out.append("")
-        elif l.startswith("a=" + name + ":"):
-            out.append(l[len(name) + 3:])
-    return out
+def offer(label, call, fa, sdp, save_as, flags):
+    """A's sdp (saved as SAVE_AS_from_a) as the ng offer of call with flags, checked as
+    LABEL: the SDP towards B (saved as SAVE_AS_to_b), or None when the offer failed."""
+    save_sdp(save_as + "_from_a", sdp)
+    r = ng(dict({"command": "offer", "call-id": call, "from-tag": fa, "sdp": sdp}, **flags))
+    return reply_sdp(label, r, save_as + "_to_b")
 
 
-class Media:
-    def __init__(self, mline):
-        f = mline[2:].split()
-        self.kind, self.port, self.proto, self.fmts = f[0], int(f[1]), f[2], f[3:]
-        self.lines = [mline]
+def answer(label, call, fa, tb, sdp, save_as):
+    """B's sdp (saved as SAVE_AS_from_b) as the ng answer of call, checked as LABEL: the SDP
+    towards A (saved as SAVE_AS_to_a), or None when the answer failed."""
+    save_sdp(save_as + "_from_b", sdp)
+    r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb, "sdp": sdp})
+    return reply_sdp(label, r, save_as + "_to_a")
 
-    def attr(self, name):
-        """Values of a=name:value (or "" for a flag a=name) at media level."""
-        return attr_values(self.lines, name)
 
-    def has(self, name):
-        return bool(self.attr(name))
-
-    def codec_pt(self, codec):
-        """The payload type whose rtpmap names codec (case-insensitive), or None."""
-        for v in self.attr("rtpmap"):
-            pt, _, enc = v.partition(" ")
-            if enc.split("/")[0].lower() == codec.lower():
-                return pt
+def reply_sdp(label, r, save_as):
+    """The check LABEL that ng reply r is ok; its SDP (saved as SAVE_AS), else None."""
+    if not ok_reply(label, r):
         return None
-
-    def ssrcs(self):
-        return {int(v.split()[0]) for v in self.attr("ssrc")}
-
-
-class Sdp:
-    def __init__(self, text):
-        self.text = text or ""
-        self.session = []
-        self.media = []
-        for l in self.text.replace("\r\n", "\n").split("\n"):
-            if not l:
-                continue
-            if l.startswith("m="):
-                self.media.append(Media(l))
-            elif self.media:
-                self.media[-1].lines.append(l)
-            else:
-                self.session.append(l)
-
-    def session_attr(self, name):
-        return attr_values(self.session, name)
-
-    def eff(self, m, name):
-        """An attribute's values for m-line m: its own, else the session level's."""
-        return m.attr(name) or self.session_attr(name)
-
-    def addr(self, m):
-        for l in m.lines + self.session:
-            if l.startswith("c=IN IP4 "):
-                return l.split()[2]
-        return None
-
-    def active(self):
-        return [m for m in self.media if m.port != 0]
-
-    def bundle(self):
-        for v in self.session_attr("group"):
-            f = v.split()
-            if f and f[0] == "BUNDLE":
-                return f[1:]
-        return None
-
-    def anywhere(self, prefix):
-        return [l for l in self.text.replace("\r\n", "\n").split("\n") if l.startswith(prefix)]
+    sdp = r.get("sdp", "")
+    save_sdp(save_as, sdp)
+    return sdp
 
 
-# ---- RTP / RTCP bytes ----
-
-def rtp(pt, seq, ts, ssrc, payload, marker=0):
-    return struct.pack("!BBHII", 0x80, (marker << 7) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF,
-                       ssrc) + payload
-
-
-def is_rtcp(data):
-    return len(data) >= 8 and data[0] >> 6 == 2 and 192 <= data[1] <= 223
-
-
-def is_rtp(data):
-    return len(data) >= 12 and data[0] >> 6 == 2 and not 192 <= data[1] <= 223
-
-
-def rtp_pt(data):
-    return data[1] & 0x7F
-
-
-def rtp_ssrc(data):
-    return struct.unpack("!I", data[8:12])[0]
-
-
-def rtcp_ssrc(data):
-    return struct.unpack("!I", data[4:8])[0]
-
-
-def rtp_payload(data):
-    """The payload after the fixed header, CSRCs and a header extension (no padding)."""
-    cc = data[0] & 0x0F
-    off = 12 + 4 * cc
-    if data[0] & 0x10:
-        ext_words = struct.unpack("!H", data[off + 2:off + 4])[0]
-        off += 4 + 4 * ext_words
-    return data[off:]
-
-
-def sender_report(ssrc, cname):
-    """A compound RTCP packet: a sender report (no report blocks) and an SDES CNAME."""
-    now = time.time() + 2208988800
-    sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, int(now), int((now % 1) * (1 << 32)),
-                     12345, 10, 1600)
-    item = bytes([1, len(cname)]) + cname.encode() + b"\x00"
-    chunk = struct.pack("!I", ssrc) + item
-    chunk += b"\x00" * (-len(chunk) % 4)
-    sdes = struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
-    return sr + sdes
-
-
-def bind_pair():
-    """Two UDP sockets on 127.0.0.1, an even port P and P + 1 (RTP and RTCP)."""
-    for _ in range(200):
-        base = random.randrange(30000, 60000, 2)
-        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            a.bind((LOOPBACK, base))
-            b.bind((LOOPBACK, base + 1))
-            return a, b
-        except OSError:
-            a.close()
-            b.close()
-    raise SystemExit("no free port pair")
-
-
-class Endpoint:
-    """One stream of a raw endpoint: an RTP socket on P and an RTCP socket on P + 1."""
-
-    def __init__(self, name):
-        self.name = name
-        self.rtp, self.rtcp = bind_pair()
-        self.port = self.rtp.getsockname()[1]
-
-    def close(self):
-        self.rtp.close()
-        self.rtcp.close()
-
-
-def collect(socks, limit, enough):
-    """Reads from socks for up to limit seconds, or until enough(got) is true; got maps each
-    socket to the list of datagrams it read."""
-    got = {s: [] for s in socks}
-    end = time.monotonic() + limit
-    while time.monotonic() < end and not enough(got):
-        ready, _, _ = select.select(socks, [], [], max(0.0, min(0.05, end - time.monotonic())))
-        for s in ready:
-            try:
-                data, _ = s.recvfrom(4096)
-            except OSError:
-                continue
-            got[s].append(data)
-    # whatever else is already queued (something that should not be there shows up too)
-    time.sleep(0.1)
-    for s in socks:
-        s.setblocking(False)
-        try:
-            while True:
-                got[s].append(s.recvfrom(4096)[0])
-        except OSError:
-            pass
-        s.setblocking(True)
-    return got
+def av_endpoints():
+    """A's and B's raw endpoints for an audio and a video stream."""
+    return [Endpoint("a-" + k) for k in KINDS], [Endpoint("b-" + k) for k in KINDS]
 
 
 # ---- 1: aiortc (audio + video, BUNDLE) -> plain trunk ----
-
-SAMPLE_RATE = 8000
-
-
-class ToneTrack(MediaStreamTrack):
-    """8 kHz mono s16 audio in 20 ms frames: a 600 Hz tone, real time."""
-
-    kind = "audio"
-
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-        self.t0 = None
-
-    async def recv(self):
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self.t0 is None:
-            self.t0 = time.monotonic()
-        wait = self.t0 + self.n / SAMPLE_RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        pcm = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 600 * (self.n + i)
-                                                            / SAMPLE_RATE)))
-                       for i in range(160))
-        frame = av.AudioFrame(format="s16", layout="mono", samples=160)
-        frame.planes[0].update(pcm)
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self.n
-        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self.n += 160
-        return frame
-
 
 VIDEO_W, VIDEO_H = 160, 120
 
@@ -435,9 +193,8 @@ class EchoTrunk:
                     pt = rtp_pt(data)
                     self.rtp_pts[i][pt] = self.rtp_pts[i].get(pt, 0) + 1
                     self.rtp_ssrcs[i].add(rtp_ssrc(data))
-                back = data[:8] + struct.pack("!I", rtp_ssrc(data) ^ 0x5A5A5A5A) + data[12:]
                 try:
-                    s.sendto(back, src)
+                    s.sendto(with_ssrc(data, rtp_ssrc(data) ^ 0x5A5A5A5A), src)
                     with self.lock:
                         self.echoed[i] += 1
                 except OSError:
@@ -464,19 +221,17 @@ def same_everywhere(sdp, ms, name):
 
 
 async def scenario_aiortc():
-    call = "video-aiortc-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("video-aiortc")
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     trunk = None
     tasks = []
     try:
-        at = pc.addTransceiver(ToneTrack(), direction="sendrecv")
+        at = pc.addTransceiver(tone_track(600), direction="sendrecv")
         prefer(at, "audio", "audio/pcmu")
         vt = pc.addTransceiver(PatternTrack(), direction="sendrecv")
         prefer(vt, "video", "video/vp8")
         await pc.setLocalDescription(await pc.createOffer())
         offer_a = pc.localDescription.sdp
-        save_sdp("s1_offer_from_a", offer_a)
         oa = Sdp(offer_a)
         mids = [m.attr("mid")[0] for m in oa.media]
         if not check("s1: aiortc offers audio + video bundled",
@@ -485,13 +240,9 @@ async def scenario_aiortc():
             return
         audio_ssrcs, video_ssrcs = oa.media[0].ssrcs(), oa.media[1].ssrcs()
 
-        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-                "transport-protocol": "RTP/AVP", "ICE": "remove", "DTLS": "off",
-                "rtcp-mux": ["demux"]})
-        if not check("s1: ng offer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+        to_b = offer("s1: ng offer -> ok", call, fa, offer_a, "s1_offer", TO_TRUNK)
+        if to_b is None:
             return
-        to_b = r.get("sdp", "")
-        save_sdp("s1_offer_to_b", to_b)
         sdp_b = ("s1: offer to B", to_b)
         ob = Sdp(to_b)
         act = ob.active()
@@ -524,15 +275,9 @@ async def scenario_aiortc():
             lines.append("m=%s %d RTP/AVP %s" % (m.kind, e.port, pt))
             lines += ["a=mid:" + x for x in m.attr("mid")]
             lines += ["a=rtpmap:%s %s" % (pt, codec), "a=sendrecv"]
-        answer_b = "\r\n".join(lines) + "\r\n"
-        save_sdp("s1_answer_from_b", answer_b)
-        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                "sdp": answer_b})
-        if not check("s1: ng answer -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_a = answer("s1: ng answer -> ok", call, fa, tb, sdp_text(lines), "s1_answer")
+        if to_a is None:
             return
-        to_a = r.get("sdp", "")
-        save_sdp("s1_answer_to_a", to_a)
         sdp_a = ("s1: answer to A", to_a)
         aa = Sdp(to_a)
         check("s1: answer to aiortc has a=group:BUNDLE with both mids in order, and the "
@@ -637,9 +382,12 @@ def deleted(call, fa, label):
           str(q.get("result")))
 
 
-def cleanup(call, fa):
-    """Best effort, when a scenario stopped early: no call left behind."""
+def cleanup(call, fa, endpoints=()):
+    """At the end of a scenario: no call left behind (best effort, when it stopped early),
+    the endpoints closed."""
     ng({"command": "delete", "call-id": call, "from-tag": fa}, timeout=1.0)
+    for e in endpoints:
+        e.close()
 
 
 def stream_in(media):
@@ -667,17 +415,6 @@ def check_query(label, q, fa, tb, kinds):
 
 
 # ---- 2: plain <-> plain with audio, video and a data channel line ----
-
-def plain_sdp(who, streams, extra_media="", sess=None, version=1):
-    """A plain RTP/AVP SDP: one m-line per (kind, port, pt, codec), then extra_media."""
-    sess = sess if sess is not None else random.randrange(1, 1 << 30)
-    lines = ["v=0", "o=%s %d %d IN IP4 127.0.0.1" % (who, sess, version),
-             "s=%s" % who, "c=IN IP4 127.0.0.1", "t=0 0"]
-    for kind, port, pt, codec in streams:
-        lines += ["m=%s %d RTP/AVP %d" % (kind, port, pt), "a=rtpmap:%d %s" % (pt, codec),
-                  "a=sendrecv"]
-    return "\r\n".join(lines) + "\r\n" + extra_media
-
 
 def exchange(label, src, dst_port_of, dst, kinds, pts, rtcp=True):
     """RTP (and with rtcp an RTCP SR, to port + 1) from each src[i] to the gateway port
@@ -726,27 +463,18 @@ def exchange(label, src, dst_port_of, dst, kinds, pts, rtcp=True):
 
 
 def scenario_plain_three_lines():
-    call = "video-plain-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
-    kinds, pts = ["audio", "video"], [0, 96]
-    codecs = ["PCMU/8000", "VP8/90000"]
-    a = [Endpoint("a-" + k) for k in kinds]
-    b = [Endpoint("b-" + k) for k in kinds]
+    call, fa, tb = new_call("video-plain")
+    a, b = av_endpoints()
     try:
         dc = ("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
               "a=sctp-port:5000\r\na=max-message-size:262144\r\n")
-        a_streams = [(kinds[i], a[i].port, pts[i], codecs[i]) for i in (0, 1)]
-        b_streams = [(kinds[i], b[i].port, pts[i], codecs[i]) for i in (0, 1)]
+        a_streams = [(KINDS[i], a[i].port, PTS[i], CODECS[i]) for i in (0, 1)]
+        b_streams = [(KINDS[i], b[i].port, PTS[i], CODECS[i]) for i in (0, 1)]
         a_sess, b_sess = random.randrange(1, 1 << 30), random.randrange(1, 1 << 30)
-        offer_a = plain_sdp("a", a_streams, dc, a_sess)
-        save_sdp("s2_offer_from_a", offer_a)
-        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-                "transport-protocol": "RTP/AVP"})
-        if not check("s2: ng offer (audio, video, application) -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_b = offer("s2: ng offer (audio, video, application) -> ok", call, fa,
+                     plain_sdp("a", a_streams, dc, a_sess), "s2_offer", PLAIN)
+        if to_b is None:
             return
-        to_b = r.get("sdp", "")
-        save_sdp("s2_offer_to_b", to_b)
         sdp_b = ("s2: offer to B", to_b)
         ob = Sdp(to_b)
         kinds_b = [m.kind for m in ob.media]
@@ -764,14 +492,10 @@ def scenario_plain_three_lines():
               [m.proto for m in ob.media[:2]] == ["RTP/AVP", "RTP/AVP"] and
               [m.fmts for m in ob.media[:2]] == [["0"], ["96"]], show(to_b), sdp=sdp_b)
         dc0 = "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"
-        answer_b = plain_sdp("b", b_streams, dc0, b_sess)
-        save_sdp("s2_answer_from_b", answer_b)
-        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                "sdp": answer_b})
-        if not check("s2: ng answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+        to_a = answer("s2: ng answer -> ok", call, fa, tb,
+                      plain_sdp("b", b_streams, dc0, b_sess), "s2_answer")
+        if to_a is None:
             return
-        to_a = r.get("sdp", "")
-        save_sdp("s2_answer_to_a", to_a)
         sdp_a = ("s2: answer to A", to_a)
         aa = Sdp(to_a)
         if not check("s2: answer to A has the three m-lines, application with port 0",
@@ -782,10 +506,10 @@ def scenario_plain_three_lines():
         gw_b = [ob.media[0].port, ob.media[1].port]
         check("s2: answer to A: audio and video on distinct ports, not B's",
               0 not in gw_a and len(set(gw_a + gw_b)) == 4, "A %s B %s" % (gw_a, gw_b))
-        exchange("s2 A->B", a, gw_a, b, kinds, pts)
-        exchange("s2 B->A", b, gw_b, a, kinds, pts)
+        exchange("s2 A->B", a, gw_a, b, KINDS, PTS)
+        exchange("s2 B->A", b, gw_b, a, KINDS, PTS)
         q = ng({"command": "query", "call-id": call})
-        check_query("s2", q, fa, tb, kinds)
+        check_query("s2", q, fa, tb, KINDS)
 
         # A re-offers with one more m-line (a second audio stream): the two streams keep
         # their ports on both sides, the new line becomes a third stream with a port of its
@@ -795,15 +519,10 @@ def scenario_plain_three_lines():
         b_extra = Endpoint("b-extra")
         b.append(b_extra)
         new_line = "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % extra.port
-        reoffer = plain_sdp("a", a_streams, dc + new_line, a_sess, 2)
-        save_sdp("s2_reoffer_from_a", reoffer)
-        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": reoffer,
-                "transport-protocol": "RTP/AVP"})
-        if not check("s2 re-offer: ng offer with an added m-line -> ok",
-                     r.get("result") == "ok", str(r.get("error-reason"))):
+        re_b = offer("s2 re-offer: ng offer with an added m-line -> ok", call, fa,
+                     plain_sdp("a", a_streams, dc + new_line, a_sess, 2), "s2_reoffer", PLAIN)
+        if re_b is None:
             return
-        re_b = r.get("sdp", "")
-        save_sdp("s2_reoffer_to_b", re_b)
         rb = Sdp(re_b)
         ports_b = [m.port for m in rb.media]
         if not check("s2 re-offer: offer to B keeps the streams' ports, port 0 on the data "
@@ -813,15 +532,10 @@ def scenario_plain_three_lines():
                      sdp=("s2: re-offer to B", re_b)):
             return
         new_b_line = "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % b_extra.port
-        reanswer = plain_sdp("b", b_streams, dc0 + new_b_line, b_sess, 2)
-        save_sdp("s2_reanswer_from_b", reanswer)
-        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                "sdp": reanswer})
-        if not check("s2 re-offer: ng answer -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        re_a = answer("s2 re-offer: ng answer -> ok", call, fa, tb,
+                      plain_sdp("b", b_streams, dc0 + new_b_line, b_sess, 2), "s2_reanswer")
+        if re_a is None:
             return
-        re_a = r.get("sdp", "")
-        save_sdp("s2_reanswer_to_a", re_a)
         ports_a = [m.port for m in Sdp(re_a).media]
         if not check("s2 re-offer: answer to A keeps the streams' ports, port 0 on the data "
                      "channel, a new port for the added stream",
@@ -829,7 +543,7 @@ def scenario_plain_three_lines():
                      ports_a[3] not in (0, *gw_a, *gw_b, ports_b[3]), show(re_a),
                      sdp=("s2: re-answer to A", re_a)):
             return
-        kinds3, pts3 = kinds + ["audio"], pts + [0]
+        kinds3, pts3 = KINDS + ["audio"], PTS + [0]
         exchange("s2 after the re-offer, A->B", a, gw_a + [ports_a[3]], b, kinds3, pts3)
         exchange("s2 after the re-offer, B->A", b, gw_b + [ports_b[3]], a, kinds3, pts3)
         q = ng({"command": "query", "call-id": call})
@@ -838,43 +552,32 @@ def scenario_plain_three_lines():
               [m.get("index") for m in medias] == [1, 2, 4], str(medias))
         deleted(call, fa, "s2")
     finally:
-        cleanup(call, fa)
-        for e in a + b:
-            e.close()
+        cleanup(call, fa, a + b)
 
 
 # ---- 4: the cap, four streams a call ----
 
 def scenario_cap():
-    call = "video-cap-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
+    call, fa, tb = new_call("video-cap")
     names = ["stream %d" % i for i in range(1, 5)]
     a = [Endpoint("a%d" % i) for i in range(5)]  # the fifth m-line must be refused
     b = [Endpoint("b%d" % i) for i in range(4)]
     try:
-        offer_a = plain_sdp("a", [("audio", e.port, 0, "PCMU/8000") for e in a])
-        save_sdp("s4_offer_from_a", offer_a)
-        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-                "transport-protocol": "RTP/AVP"})
-        if not check("s4: ng offer with five audio m-lines -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        to_b = offer("s4: ng offer with five audio m-lines -> ok", call, fa,
+                     plain_sdp("a", [("audio", e.port, 0, "PCMU/8000") for e in a]), "s4_offer",
+                     PLAIN)
+        if to_b is None:
             return
-        to_b = r.get("sdp", "")
-        save_sdp("s4_offer_to_b", to_b)
         gw_b = [m.port for m in Sdp(to_b).media]
         if not check("s4: offer to B: four distinct ports, the fifth m-line port 0",
                      len(gw_b) == 5 and 0 not in gw_b[:4] and len(set(gw_b[:4])) == 4 and
                      gw_b[4] == 0, show(to_b), sdp=("s4: offer to B", to_b)):
             return
-        answer_b = plain_sdp("b", [("audio", e.port, 0, "PCMU/8000") for e in b],
-                             "m=audio 0 RTP/AVP 0\r\n")
-        save_sdp("s4_answer_from_b", answer_b)
-        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                "sdp": answer_b})
-        if not check("s4: ng answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+        to_a = answer("s4: ng answer -> ok", call, fa, tb,
+                      plain_sdp("b", [("audio", e.port, 0, "PCMU/8000") for e in b],
+                                "m=audio 0 RTP/AVP 0\r\n"), "s4_answer")
+        if to_a is None:
             return
-        to_a = r.get("sdp", "")
-        save_sdp("s4_answer_to_a", to_a)
         gw_a = [m.port for m in Sdp(to_a).media]
         if not check("s4: answer to A: four distinct ports, the fifth m-line port 0",
                      len(gw_a) == 5 and 0 not in gw_a[:4] and
@@ -886,9 +589,7 @@ def scenario_cap():
         check_query("s4", ng({"command": "query", "call-id": call}), fa, tb, ["audio"] * 4)
         deleted(call, fa, "s4")
     finally:
-        cleanup(call, fa)
-        for e in a + b:
-            e.close()
+        cleanup(call, fa, a + b)
 
 
 # ---- 3: plain A <-> SDES B, two streams ----
@@ -919,6 +620,14 @@ def srtp_session(keysalt, suite, outbound):
     return pylibsrtp.Session(pol)
 
 
+def two_streams(sdp, proto):
+    """Whether Sdp sdp has an audio and a video m-line, both proto, on distinct ports (not
+    0)."""
+    return ([m.kind for m in sdp.media] == KINDS and
+            all(m.proto == proto and m.port != 0 for m in sdp.media) and
+            sdp.media[0].port != sdp.media[1].port)
+
+
 def unprotects(keysalt, suite, data):
     try:
         return srtp_session(keysalt, suite, False).unprotect(data)
@@ -927,28 +636,18 @@ def unprotects(keysalt, suite, data):
 
 
 def scenario_sdes_two_streams():
-    call = "video-sdes-%d" % random.getrandbits(24)
-    fa, tb = "fa-" + call, "tb-" + call
-    kinds, pts = ["audio", "video"], [0, 96]
-    codecs = ["PCMU/8000", "VP8/90000"]
-    a = [Endpoint("a-" + k) for k in kinds]
-    b = [Endpoint("b-" + k) for k in kinds]
+    call, fa, tb = new_call("video-sdes")
+    a, b = av_endpoints()
     try:
-        offer_a = plain_sdp("a", [(kinds[i], a[i].port, pts[i], codecs[i]) for i in (0, 1)])
-        save_sdp("s3_offer_from_a", offer_a)
-        r = ng({"command": "offer", "call-id": call, "from-tag": fa, "sdp": offer_a,
-                "transport-protocol": "RTP/SAVP"})
-        if not check("s3: ng offer (RTP/SAVP towards B) -> ok", r.get("result") == "ok",
-                     str(r.get("error-reason"))):
+        offer_a = plain_sdp("a", [(KINDS[i], a[i].port, PTS[i], CODECS[i]) for i in (0, 1)])
+        to_b = offer("s3: ng offer (RTP/SAVP towards B) -> ok", call, fa, offer_a, "s3_offer",
+                     {"transport-protocol": "RTP/SAVP"})
+        if to_b is None:
             return
-        to_b = r.get("sdp", "")
-        save_sdp("s3_offer_to_b", to_b)
         sdp_b = ("s3: offer to B", to_b)
         ob = Sdp(to_b)
         if not check("s3: offer to B has audio and video RTP/SAVP on distinct ports",
-                     [m.kind for m in ob.media] == kinds and
-                     all(m.proto == "RTP/SAVP" and m.port != 0 for m in ob.media) and
-                     ob.media[0].port != ob.media[1].port, show(to_b), sdp=sdp_b):
+                     two_streams(ob, "RTP/SAVP"), show(to_b), sdp=sdp_b):
             return
         offered = [cryptos(m) for m in ob.media]
         keys = [{k for _, _, k in c} for c in offered]
@@ -968,42 +667,35 @@ def scenario_sdes_two_streams():
                      all(pick), str([[x[1] for x in c] for c in offered])):
             return
         # B answers each m-line with that suite's tag and a fresh key of its own.
-        b_keys = [os.urandom(30) for _ in kinds]
+        b_keys = [os.urandom(30) for _ in KINDS]
         lines = ["v=0", "o=b %d 1 IN IP4 127.0.0.1" % random.randrange(1, 1 << 30), "s=b",
                  "c=IN IP4 127.0.0.1", "t=0 0"]
         for i, m in enumerate(ob.media):
-            lines += ["m=%s %d RTP/SAVP %d" % (kinds[i], b[i].port, pts[i]),
-                      "a=rtpmap:%d %s" % (pts[i], codecs[i]),
+            lines += ["m=%s %d RTP/SAVP %d" % (KINDS[i], b[i].port, PTS[i]),
+                      "a=rtpmap:%d %s" % (PTS[i], CODECS[i]),
                       "a=crypto:%s %s inline:%s" % (pick[i][0], pick[i][1],
                                                     base64.b64encode(b_keys[i]).decode()),
                       "a=sendrecv"]
             lines += ["a=mid:" + x for x in m.attr("mid")]
-        answer_b = "\r\n".join(lines) + "\r\n"
-        save_sdp("s3_answer_from_b", answer_b)
-        r = ng({"command": "answer", "call-id": call, "from-tag": fa, "to-tag": tb,
-                "sdp": answer_b})
-        if not check("s3: ng answer -> ok", r.get("result") == "ok", str(r.get("error-reason"))):
+        to_a = answer("s3: ng answer -> ok", call, fa, tb, sdp_text(lines), "s3_answer")
+        if to_a is None:
             return
-        to_a = r.get("sdp", "")
-        save_sdp("s3_answer_to_a", to_a)
         sdp_a = ("s3: answer to A", to_a)
         aa = Sdp(to_a)
         if not check("s3: answer to A is plain RTP/AVP, two ports, no crypto",
-                     [m.kind for m in aa.media] == kinds and
-                     all(m.proto == "RTP/AVP" and m.port != 0 for m in aa.media) and
-                     aa.media[0].port != aa.media[1].port and not aa.anywhere("a=crypto"),
+                     two_streams(aa, "RTP/AVP") and not aa.anywhere("a=crypto"),
                      show(to_a), sdp=sdp_a):
             return
         gw_a = [m.port for m in aa.media]
         gw_b = [m.port for m in ob.media]
 
         # A -> B: plain in, SRTP out, each stream with its own key.
-        ssrc_a = [random.getrandbits(32) for _ in kinds]
+        ssrc_a = [random.getrandbits(32) for _ in KINDS]
         sent = [[], []]
         for i in (0, 1):
             for n in range(5):
-                payload = ("s3 A->B %s %d " % (kinds[i], n)).encode() * 5
-                a[i].rtp.sendto(rtp(pts[i], 100 + n, 160 * n, ssrc_a[i], payload),
+                payload = ("s3 A->B %s %d " % (KINDS[i], n)).encode() * 5
+                a[i].rtp.sendto(rtp(PTS[i], 100 + n, 160 * n, ssrc_a[i], payload),
                                 (LOOPBACK, gw_a[i]))
                 sent[i].append(payload)
         got = collect([e.rtp for e in b], 3, lambda g: all(len(g[e.rtp]) >= 5 for e in b))
@@ -1018,13 +710,13 @@ def scenario_sdes_two_streams():
                 except pylibsrtp.Error:
                     pass
             check("s3 A->B: the %s socket decrypts all 5 packets with the %s m-line's key, "
-                  "payload and PT intact" % (kinds[i], kinds[i]),
+                  "payload and PT intact" % (KINDS[i], KINDS[i]),
                   len(pk) == 5 and len(clear) == 5 and
                   sorted(rtp_payload(c) for c in clear) == sorted(sent[i]) and
-                  all(rtp_pt(c) == pts[i] for c in clear),
+                  all(rtp_pt(c) == PTS[i] for c in clear),
                   "got %d packets, %d decrypt" % (len(pk), len(clear)))
             check("s3 A->B: the %s packets do not decrypt with the %s m-line's key"
-                  % (kinds[i], kinds[other]),
+                  % (KINDS[i], KINDS[other]),
                   pk and all(unprotects(pick[other][2], pick[other][1], d) is None for d in pk))
 
         # B -> A: SRTP with B's own key per m-line, plain at A.
@@ -1033,17 +725,17 @@ def scenario_sdes_two_streams():
             sess = srtp_session(b_keys[i], pick[i][1], True)
             ssrc = random.getrandbits(32)
             for n in range(5):
-                payload = ("s3 B->A %s %d " % (kinds[i], n)).encode() * 5
-                b[i].rtp.sendto(sess.protect(rtp(pts[i], 200 + n, 160 * n, ssrc, payload)),
+                payload = ("s3 B->A %s %d " % (KINDS[i], n)).encode() * 5
+                b[i].rtp.sendto(sess.protect(rtp(PTS[i], 200 + n, 160 * n, ssrc, payload)),
                                 (LOOPBACK, gw_b[i]))
                 sent[i].append(payload)
         got = collect([e.rtp for e in a], 3, lambda g: all(len(g[e.rtp]) >= 5 for e in a))
         for i in (0, 1):
             pk = [d for d in got[a[i].rtp] if is_rtp(d)]
             check("s3 B->A: B's SRTP (its own %s key) arrives at A's %s socket as plain RTP, "
-                  "payload and PT intact" % (kinds[i], kinds[i]),
+                  "payload and PT intact" % (KINDS[i], KINDS[i]),
                   len(pk) == 5 and sorted(rtp_payload(d) for d in pk) == sorted(sent[i]) and
-                  all(rtp_pt(d) == pts[i] for d in pk),
+                  all(rtp_pt(d) == PTS[i] for d in pk),
                   "got %d packets, PTs %s" % (len(got[a[i].rtp]),
                                               sorted({rtp_pt(d) for d in pk})))
         q = ng({"command": "query", "call-id": call})
@@ -1053,20 +745,7 @@ def scenario_sdes_two_streams():
               len(errs) == 2 and errs == [0, 0], str(errs))
         deleted(call, fa, "s3")
     finally:
-        cleanup(call, fa)
-        for e in a + b:
-            e.close()
-
-
-def run(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # a crash in one scenario is a failure, the others still run
-        import traceback
-        traceback.print_exc()
-        fail("%s raised %s: %s" % (name, e.__class__.__name__, e))
-    print("# %s: %.1f s" % (name, time.monotonic() - t0), flush=True)
+        cleanup(call, fa, a + b)
 
 
 def main():
@@ -1082,5 +761,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    print("# dsrtpd_video.py: %d/%d checks passed" % (checks - failures, checks), flush=True)
-    sys.exit(0 if failures == 0 and checks > 0 else 1)
+    sys.exit(summary("# dsrtpd_video.py: "))

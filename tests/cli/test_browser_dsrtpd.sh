@@ -41,12 +41,8 @@
 set -u
 
 BUILD=${1:?usage: test_browser_dsrtpd.sh BUILD_DIR}
-BUILD=$(cd "$BUILD" && pwd)
 SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-export DSRTP_SOURCE_DIR=$SRC
-CHROMIUM=${DSRTP_CHROMIUM:-/usr/bin/chromium} # Debian's; never a downloaded browser
 PY=/usr/bin/python3
-NODE_DIR=$BUILD/browser-test
 CALL_SECONDS=4
 STEPS="refresh hold resume icerestart" # Chromium's re-offers in each call, in order
 STEP_SECONDS=1.2            # media after each one before Chromium's stats are taken
@@ -54,44 +50,12 @@ RENEG_SECONDS=7             # what the re-offers add to a call (the plain peer's
 # The ng flags of an offer towards the plain side, as the proxy sets them (re-offers too).
 TO_TRUNK=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
 
-missing=""
-[ -x "$CHROMIUM" ] || missing="$missing chromium($CHROMIUM)"
-command -v node >/dev/null 2>&1 || missing="$missing node"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
-if [ -n "$missing" ]; then
-    echo "FAIL - missing:$missing (scripts/deps.sh test installs chromium; node/npm come from nodejs)"
-    exit 1
-fi
-
-# Outside the namespace (it has no route to the registry): install playwright-core once.
-if [ -z "${DSRTP_BROWSER_NETNS:-}" ]; then
-    mkdir -p "$NODE_DIR"
-    cp "$SRC/tests/browser/package.json" "$SRC/tests/browser/call.mjs" "$NODE_DIR/"
-    if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
-        echo "# npm install playwright-core into $NODE_DIR (no browser download)"
-        if ! (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-            timeout 60 npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
-            echo "FAIL - npm install playwright-core in $NODE_DIR:"
-            tail -n 5 "$NODE_DIR/npm.log"
-            exit 1
-        fi
-    fi
-    if unshare -n true 2>/dev/null; then
-        echo "# running the call in a network namespace with only lo"
-        exec env DSRTP_BROWSER_NETNS=1 unshare -n bash -c \
-            'ip link set lo up && exec bash "$0" "$@"' "$0" "$BUILD"
-    fi
-    echo "# unshare -n is not available: running in the host network namespace"
-fi
-
 source "$SRC/tests/cli/lib.sh" browser-dsrtpd
+# chromium, node and npm present, playwright-core in BUILD/browser-test, then the network
+# namespace (BUILD absolute, CHROMIUM and NODE_DIR set).
+browser_setup browser-test
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 20)
-NG=127.0.0.1:$NG_PORT
-"$BUILD/dsrtpd" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
-    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 19)) --timeout 30 --log "$WORK/dsrtpd.log" \
-    2>"$WORK/dsrtpd.err" &
-gw_wait_ready
+gw_start 20
 
 # browser ROLE DIR: Chromium in the background, SDP through DIR/browser.sdp and DIR/remote.sdp.
 browser() {
@@ -109,16 +73,6 @@ plain() {
         --remote-sdp "$2/plain_remote.sdp" --duration $((CALL_SECONDS + 5 + RENEG_SECONDS)) \
         --trace \
         >"$2/plain.out" 2>"$2/plain.err" &
-}
-
-# ng_step NAME COMMAND FLAGS IN OUT: one ng offer/answer with an SDP file, checked.
-ng_step() {
-    local to=""
-    [ "$2" = answer ] && to=",\"to-tag\":\"$1-b\""
-    ng "{\"command\":\"$2\",\"call-id\":\"$1\",\"from-tag\":\"$1-a\"$to$3}" \
-        --sdp-file "$4" --out-sdp "$5" >"$4.ng.json"
-    grep -q '"result": "ok"' "$4.ng.json" && pass "$1: ng $2" ||
-        fail "$1: ng $2 ($(cut -c1-200 "$4.ng.json"))"
 }
 
 # check_browser NAME DIR PID DTLS_ROLE: Chromium's stats line after the call (the last one;
@@ -381,11 +335,11 @@ if wait_file "$D/browser.sdp" 30 $BPID; then
     grep -q 'a=candidate:.* 127\.0\.0\.1 ' "$D/browser.sdp" &&
         pass "browser_offers: Chromium offers a 127.0.0.1 host candidate" ||
         fail "browser_offers: Chromium offers a 127.0.0.1 host candidate"
-    ng_step browser_offers offer "$TO_TRUNK" "$D/browser.sdp" "$D/plain_remote.sdp"
+    ng_sdp browser_offers offer "$TO_TRUNK" "$D/browser.sdp" "$D/plain_remote.sdp"
     plain answer "$D"
     PPID_=$!
     if wait_file "$D/plain.sdp" 15 $PPID_; then
-        ng_step browser_offers answer '' "$D/plain.sdp" "$D/remote.sdp"
+        ng_sdp browser_offers answer '' "$D/plain.sdp" "$D/remote.sdp"
         reneg_setup "$D" "$D/plain_remote.sdp" "$D/remote.sdp" "$D/plain.sdp" a=setup:active
         for step in $STEPS; do
             renegotiate browser_offers "$D" $step browser_offers-a browser_offers-b \
@@ -414,10 +368,10 @@ BPID=$!
 if wait_file "$D/plain.sdp" 15 $PPID_; then
     # As a SIP trunk writes it: no ICE, no a=mid, no rtcp-mux (dsrtpd adds what Chromium needs).
     sed '/^a=\(ice-\|candidate\|end-of-candidates\|mid:\|rtcp-mux\)/d' "$D/plain.sdp" >"$D/trunk.sdp"
-    ng_step browser_answers offer ',"transport-protocol":"UDP/TLS/RTP/SAVPF","ICE":"force"' \
+    ng_sdp browser_answers offer ',"transport-protocol":"UDP/TLS/RTP/SAVPF","ICE":"force"' \
         "$D/trunk.sdp" "$D/remote.sdp"
     if wait_file "$D/browser.sdp" 30 $BPID; then
-        ng_step browser_answers answer '' "$D/browser.sdp" "$D/plain_remote.sdp"
+        ng_sdp browser_answers answer '' "$D/browser.sdp" "$D/plain_remote.sdp"
         # Chromium, the callee, re-offers: its tag (B's) is the from-tag, the trunk answers.
         reneg_setup "$D" "$D/plain_remote.sdp" "$D/remote.sdp" "$D/trunk.sdp" a=setup:passive
         for step in $STEPS; do

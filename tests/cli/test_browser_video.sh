@@ -61,12 +61,8 @@
 set -u
 
 BUILD=${1:?usage: test_browser_video.sh BUILD_DIR}
-BUILD=$(cd "$BUILD" && pwd)
 SRC=${DSRTP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-export DSRTP_SOURCE_DIR=$SRC
-CHROMIUM=${DSRTP_CHROMIUM:-/usr/bin/chromium} # Debian's; never a downloaded browser
 PY=/usr/bin/python3
-NODE_DIR=$BUILD/browser-video-test
 CALL_SECONDS=5
 ADD_AUDIO_SECONDS=3 # add_video: audio only before Chromium adds video
 ADD_VIDEO_SECONDS=4 # add_video: audio + video after Chromium applied the answer
@@ -77,46 +73,17 @@ ECHO_SSRC_VIDEO=$((0x0EC40B01)) # a 1 in 2^32 chance)
 # The ng flags of the offer towards the trunk, as the proxy sets them.
 TO_TRUNK=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
 
-missing=""
-[ -x "$CHROMIUM" ] || missing="$missing chromium($CHROMIUM)"
-command -v node >/dev/null 2>&1 || missing="$missing node"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
-if [ -n "$missing" ]; then
-    echo "FAIL - missing:$missing (scripts/deps.sh test installs chromium; node/npm come from nodejs)"
-    exit 1
-fi
-
-# Outside the namespace (it has no route to the registry): install playwright-core once.
-if [ -z "${DSRTP_BROWSER_NETNS:-}" ]; then
-    mkdir -p "$NODE_DIR"
-    cp "$SRC/tests/browser/package.json" "$SRC/tests/browser/call.mjs" "$NODE_DIR/"
-    if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
-        echo "# npm install playwright-core into $NODE_DIR (no browser download)"
-        if ! (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-            timeout 60 npm install --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
-            echo "FAIL - npm install playwright-core in $NODE_DIR:"
-            tail -n 5 "$NODE_DIR/npm.log"
-            exit 1
-        fi
-    fi
-    if unshare -n true 2>/dev/null; then
-        echo "# running the call in a network namespace with only lo"
-        exec env DSRTP_BROWSER_NETNS=1 unshare -n bash -c \
-            'ip link set lo up && exec bash "$0" "$@"' "$0" "$BUILD"
-    fi
-    echo "# unshare -n is not available: running in the host network namespace"
-fi
-
 source "$SRC/tests/cli/lib.sh" browser-video
+# chromium, node and npm present, playwright-core in BUILD/browser-video-test, then the
+# network namespace (BUILD absolute, CHROMIUM and NODE_DIR set).
+browser_setup browser-video-test
 
 # 28 consecutive free ports: dsrtpd's media ports are the first 16, then each call's echo
 # has 4 (audio RTP, audio RTCP, video RTP, video RTCP).
 read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 28)
 NG=127.0.0.1:$NG_PORT
-"$BUILD/dsrtpd" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
-    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 15)) --timeout 30 --log "$WORK/dsrtpd.log" \
-    2>"$WORK/dsrtpd.err" &
-gw_wait_ready || echo "# dsrtpd does not answer ping"
+gw_launch "$WORK/dsrtpd.log" "$MEDIA_BASE" $((MEDIA_BASE + 15)) --interface 127.0.0.1 \
+    --timeout 30 || echo "# dsrtpd does not answer ping"
 
 # sdp_mlines FILE: one line per m-line: "KIND PORT FMT,FMT.. MID" (MID "-" when none).
 sdp_mlines() {
@@ -182,14 +149,17 @@ start_echo() {
         fail "$CALL: the echo bound its ports: $(tail -n 2 "$D/echo.err" | tr '\n' ' ')"
 }
 
-# ng_step COMMAND FLAGS IN OUT: one ng offer/answer with an SDP file, checked.
-ng_step() {
-    local to=""
-    [ "$1" = answer ] && to=",\"to-tag\":\"$CALL-b\""
-    ng "{\"command\":\"$1\",\"call-id\":\"$CALL\",\"from-tag\":\"$CALL-a\"$to$2}" \
-        --sdp-file "$3" --out-sdp "$4" >"$3.ng.json"
-    grep -q '"result": "ok"' "$3.ng.json" && pass "$CALL: ng $1" ||
-        { fail "$CALL: ng $1 ($(cut -c1-300 "$3.ng.json"))"; return 1; }
+# sdp_av FILE: sets the caller's om to sdp_mlines FILE, pa and pv to the ports of its first
+# audio and video m-lines, fa and fv to their formats.
+sdp_av() {
+    local oa ov
+    om=$(sdp_mlines "$1")
+    oa=$(awk '$1 == "audio"' <<<"$om" | head -n 1)
+    ov=$(awk '$1 == "video"' <<<"$om" | head -n 1)
+    pa=$(awk '{ print $2 }' <<<"$oa")
+    pv=$(awk '{ print $2 }' <<<"$ov")
+    fa=$(awk '{ print $3 }' <<<"$oa")
+    fv=$(awk '{ print $3 }' <<<"$ov")
 }
 
 run_call() {
@@ -207,15 +177,9 @@ run_call() {
             tr '\n' ';' <<<"$bm")', BUNDLE '$(sdp_bundle "$B")')"
 
     # The offer to the trunk: two active m-lines on distinct ports.
-    ng_step offer "$TO_TRUNK" "$B" "$O" || return 1
-    local om oa ov pa pv fa fv what="offer to the trunk has two active m-lines on distinct ports"
-    om=$(sdp_mlines "$O")
-    oa=$(awk '$1 == "audio"' <<<"$om" | head -n 1)
-    ov=$(awk '$1 == "video"' <<<"$om" | head -n 1)
-    pa=$(awk '{ print $2 }' <<<"$oa")
-    pv=$(awk '{ print $2 }' <<<"$ov")
-    fa=$(awk '{ print $3 }' <<<"$oa")
-    fv=$(awk '{ print $3 }' <<<"$ov")
+    ng_sdp "$CALL" offer "$TO_TRUNK" "$B" "$O" || return 1
+    local om pa pv fa fv what="offer to the trunk has two active m-lines on distinct ports"
+    sdp_av "$O"
     [ "$(wc -l <<<"$om")" = 2 ] && [ "${pa:-0}" -gt 0 ] 2>/dev/null &&
         [ "${pv:-0}" -gt 0 ] 2>/dev/null && [ "$pa" != "$pv" ] &&
         pass "$CALL: $what (audio $pa, video $pv)" ||
@@ -237,7 +201,7 @@ run_call() {
 
     # The answer to Chromium: both mids bundled on one port, one transport's attributes on
     # each m-line.
-    ng_step answer '' "$T" "$A" || return 1
+    ng_sdp "$CALL" answer '' "$T" "$A" || return 1
     local am ports
     am=$(sdp_mlines "$A")
     ports=$(awk '{ print $2 }' <<<"$am" | sort -u)
@@ -363,14 +327,20 @@ dump_call() {
     echo "# $CALL browser.err tail:"; tail -n 10 "$D/browser.err" | sed 's/^/#   /'
 }
 
-# 1. browser_video: audio + video from the first offer.
-call_browser_video() {
-    CALL=browser_video
-    ECHO_AUDIO=$((MEDIA_BASE + 16))
-    ECHO_VIDEO=$((MEDIA_BASE + 18))
+# call_setup NAME ECHO: CALL=NAME, its folder D (made) and SDP files B O T A; the echo's
+# audio and video ports MEDIA_BASE + ECHO and + ECHO + 2.
+call_setup() {
+    CALL=$1
+    ECHO_AUDIO=$((MEDIA_BASE + $2))
+    ECHO_VIDEO=$((MEDIA_BASE + $2 + 2))
     D=$WORK/$CALL
     mkdir -p "$D"
     B=$D/browser.sdp O=$D/trunk_offer.sdp T=$D/trunk.sdp A=$D/remote.sdp
+}
+
+# 1. browser_video: audio + video from the first offer.
+call_browser_video() {
+    call_setup browser_video 16
     timeout 60 node "$NODE_DIR/call.mjs" --role offer --media audio,video --chromium "$CHROMIUM" \
         --local-sdp "$B" --remote-sdp "$A" --seconds $CALL_SECONDS --wait-remote 25 \
         >"$D/browser.out" 2>"$D/browser.err" &
@@ -386,12 +356,7 @@ call_browser_video() {
 
 # 2. add_video: audio only, then video added by Chromium's re-offer.
 call_add_video() {
-    CALL=add_video
-    ECHO_AUDIO=$((MEDIA_BASE + 20))
-    ECHO_VIDEO=$((MEDIA_BASE + 22))
-    D=$WORK/$CALL
-    mkdir -p "$D"
-    B=$D/browser.sdp O=$D/trunk_offer.sdp T=$D/trunk.sdp A=$D/remote.sdp
+    call_setup add_video 20
     B2=$D/browser.addvideo.sdp O2=$D/trunk_offer.addvideo.sdp T2=$D/trunk.addvideo.sdp
     A2=$D/remote.addvideo.sdp
     timeout 90 node "$NODE_DIR/call.mjs" --role offer --media add-video --chromium "$CHROMIUM" \
@@ -423,7 +388,7 @@ run_add_video() {
         pass "$CALL: Chromium offers audio only (mid $mid0, BUNDLE '$(sdp_bundle "$B")')" ||
         fail "$CALL: Chromium offers audio only (m-lines '$(tr '\n' ';' <<<"$bm")')"
 
-    ng_step offer "$TO_TRUNK" "$B" "$O" || return 1
+    ng_sdp "$CALL" offer "$TO_TRUNK" "$B" "$O" || return 1
     local om pa pcmu
     om=$(sdp_mlines "$O")
     pa=$(awk '$1 == "audio" { print $2; exit }' <<<"$om")
@@ -438,7 +403,7 @@ run_add_video() {
     # The echo binds its video port now; the trunk announces it only in its re-answer.
     start_echo
     trunk_sdp 1 "$pcmu" >"$T"
-    ng_step answer '' "$T" "$A" || return 1
+    ng_sdp "$CALL" answer '' "$T" "$A" || return 1
     local am ap
     am=$(sdp_mlines "$A")
     ap=$(awk '{ print $2 }' <<<"$am")
@@ -465,20 +430,14 @@ run_add_video() {
         --sdp-file "$B2" --out-sdp "$O2" >"$B2.ng.json"
     grep -q '"result": "ok"' "$B2.ng.json" && pass "$CALL: ng re-offer" ||
         { fail "$CALL: ng re-offer ($(cut -c1-300 "$B2.ng.json"))"; return 1; }
-    local om2 oa ov pa2 pv fa fv vp8 what="re-offer to the trunk keeps the audio port and adds"
+    local pa1=$pa pv fa fv vp8 what="re-offer to the trunk keeps the audio port and adds"
     what="$what an active m=video on a new port"
-    om2=$(sdp_mlines "$O2")
-    oa=$(awk '$1 == "audio"' <<<"$om2" | head -n 1)
-    ov=$(awk '$1 == "video"' <<<"$om2" | head -n 1)
-    pa2=$(awk '{ print $2 }' <<<"$oa")
-    pv=$(awk '{ print $2 }' <<<"$ov")
-    fa=$(awk '{ print $3 }' <<<"$oa")
-    fv=$(awk '{ print $3 }' <<<"$ov")
-    [ "$(awk '{ print $1 }' <<<"$om2" | tr '\n' ' ')" = "audio video " ] &&
-        [ "$pa2" = "$pa" ] && [ "${pv:-0}" -gt 0 ] 2>/dev/null && [ "$pv" != "$pa" ] &&
-        [ "$pv" != $((pa + 1)) ] &&
-        pass "$CALL: $what (audio $pa2, video $pv)" ||
-        fail "$CALL: $what (audio was $pa; got '$(tr '\n' ';' <<<"$om2")')"
+    sdp_av "$O2" # om and pa now the re-offer's; pa1 is the first offer's audio port
+    [ "$(awk '{ print $1 }' <<<"$om" | tr '\n' ' ')" = "audio video " ] &&
+        [ "$pa" = "$pa1" ] && [ "${pv:-0}" -gt 0 ] 2>/dev/null && [ "$pv" != "$pa1" ] &&
+        [ "$pv" != $((pa1 + 1)) ] &&
+        pass "$CALL: $what (audio $pa, video $pv)" ||
+        fail "$CALL: $what (audio was $pa1; got '$(tr '\n' ';' <<<"$om")')"
     vp8=$(sdp_pt "$O2" video VP8)
     [ -n "$vp8" ] && [ -n "$(sdp_pt "$O2" audio PCMU)" ] &&
         pass "$CALL: re-offer to the trunk has PCMU and VP8 ($(sdp_pt "$O2" audio PCMU), $vp8)" ||
@@ -491,7 +450,7 @@ run_add_video() {
         fail "$CALL: re-offer to the trunk: o= version one up (got $v1 -> $v2)"
     echo "$fa" >"$D/audio_fmts"
     echo "$fv" >"$D/video_fmts"
-    echo "$pa2 $pv" >"$D/offer_ports"
+    echo "$pa $pv" >"$D/offer_ports"
 
     # The trunk re-answers with both m-lines; the answer goes to Chromium.
     trunk_sdp 2 "$pcmu" "$vp8" >"$T2"

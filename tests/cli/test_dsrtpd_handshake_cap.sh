@@ -27,14 +27,7 @@ RUN_SECONDS=30
 
 source "$SRC/tests/cli/lib.sh" dsrtpd-hscap
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 40)
-NG=127.0.0.1:$NG_PORT
-LOG=$WORK/dsrtpd.log
-"$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
-    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --log "$LOG" \
-    --workers 1 --max-handshakes $CAP --verbose 2>"$WORK/dsrtpd.err" &
-DAEMON=$!
-gw_wait_ready
+gw_start 40 --workers 1 --max-handshakes $CAP --verbose
 
 declare -a OFFERER ANSWERER
 FLAGS=',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
@@ -163,10 +156,7 @@ ng '{"command":"ping"}' --timeout 1 | grep -q pong && pass "churn: dsrtpd still 
 for i in $q1 $q2; do
     ng "{\"command\":\"delete\",\"call-id\":\"cap$i\",\"from-tag\":\"cap$i-a\"}" >/dev/null
 done
-kill -TERM $DAEMON
-wait_pid $DAEMON 10
-rc=$?
-[ $rc -eq 0 ] && pass "SIGTERM: dsrtpd exits 0" || fail "SIGTERM: dsrtpd exit $rc"
+gw_stop $DAEMON
 
 echo "$((checks - failures))/$checks checks passed"
 [ $failures -eq 0 ]

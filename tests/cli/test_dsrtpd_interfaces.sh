@@ -66,49 +66,26 @@ BASE2=$((MEDIA_BASE + 40))
 
 NG=127.0.0.1:$NG_PORT
 NG1=$NG
-"$DSRTPD" --listen-ng "$NG1" --listen-http "127.0.0.1:$HTTP_PORT" \
-    --interface external/127.0.0.1 --interface internal/127.0.0.2 \
-    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --workers 2 \
-    --io "$IO" --log "$WORK/dsrtpd1.log" 2>"$WORK/dsrtpd1.err" &
-D1=$!
-if ! gw_wait_ready || ! kill -0 $D1 2>/dev/null; then
-    fail "dsrtpd (external, internal) did not start ($(head -c 300 "$WORK/dsrtpd1.err"))"
-    exit 1
-fi
+gw_launch "$WORK/dsrtpd1.log" "$MEDIA_BASE" $((MEDIA_BASE + 39)) --interface external/127.0.0.1 \
+    --interface internal/127.0.0.2 --timeout 30 --workers 2 --io "$IO" ||
+    { fail "dsrtpd (external, internal) did not start ($(head -c 300 "$WORK/dsrtpd1.err"))"; exit 1; }
+D1=$DAEMON
 pass "dsrtpd with --interface external/127.0.0.1 --interface internal/127.0.0.2 starts"
 grep -q 'interface=external/127.0.0.1!127.0.0.1,internal/127.0.0.2!127.0.0.2' "$WORK/dsrtpd1.log" &&
     pass "its log's start line lists both interfaces" ||
     fail "its log's start line lists both interfaces ($(grep -m1 started "$WORK/dsrtpd1.log"))"
 
-read -r NG2_PORT HTTP2_PORT _ < <(gw_free_ports 2)
-NG=127.0.0.1:$NG2_PORT
+read -r NG_PORT HTTP_PORT _ < <(gw_free_ports 2)
+NG=127.0.0.1:$NG_PORT
 NG2=$NG
-"$DSRTPD" --listen-ng "$NG2" --listen-http "127.0.0.1:$HTTP2_PORT" \
-    --interface 'pub/127.0.0.1!192.0.2.7' --interface priv/127.0.0.2 \
-    --port-min "$BASE2" --port-max $((BASE2 + 39)) --timeout 30 --workers 2 \
-    --io "$IO" --log "$WORK/dsrtpd2.log" 2>"$WORK/dsrtpd2.err" &
-D2=$!
-if ! gw_wait_ready || ! kill -0 $D2 2>/dev/null; then
-    fail "dsrtpd (pub!192.0.2.7, priv) did not start ($(head -c 300 "$WORK/dsrtpd2.err"))"
-    exit 1
-fi
+gw_launch "$WORK/dsrtpd2.log" "$BASE2" $((BASE2 + 39)) --interface 'pub/127.0.0.1!192.0.2.7' \
+    --interface priv/127.0.0.2 --timeout 30 --workers 2 --io "$IO" ||
+    { fail "dsrtpd (pub!192.0.2.7, priv) did not start ($(head -c 300 "$WORK/dsrtpd2.err"))"; exit 1; }
+D2=$DAEMON
 pass "dsrtpd with --interface 'pub/127.0.0.1!192.0.2.7' --interface priv/127.0.0.2 starts"
 
 # The driver prints one ok/FAIL line per check; its counts join ours.
-timeout -k 5 25 $PY "$SRC/tests/cli/dsrtpd_interfaces.py" "$SRC" "$NG1" "$NG2" "$WORK" \
-    2>"$WORK/driver.err" | tee "$WORK/driver.out"
-rc=${PIPESTATUS[0]}
-n_ok=$(grep -c '^ok ' "$WORK/driver.out")
-n_fail=$(grep -c '^FAIL ' "$WORK/driver.out")
-checks=$((checks + n_ok + n_fail))
-failures=$((failures + n_fail))
-if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
-    fail "dsrtpd_interfaces.py exit $rc ($(tail -n 5 "$WORK/driver.err" | tr '\n' ' ' | cut -c1-400))"
-fi
-if [ "$n_fail" -ne 0 ] && [ -s "$WORK/driver.err" ]; then
-    echo "# driver stderr (tail):"
-    tail -n 15 "$WORK/driver.err" | sed 's/^/#   /'
-fi
+run_driver 25 "$SRC/tests/cli/dsrtpd_interfaces.py" "$SRC" "$NG1" "$NG2" "$WORK"
 
 # ---- command lines dsrtpd must refuse ----
 # bad_cmdline LABEL STDERR_PATTERN --interface ...: dsrtpd must end within 5 s, non-zero,
@@ -156,16 +133,14 @@ bad_cmdline "nine --interface options" "more than 8 --interface options" "${nine
 
 # Eight are fine: the first unnamed (so "default"), one with a 31-character name, the last
 # advertising another address; direction picks by name.
-read -r NG8_PORT HTTP8_PORT _ < <(gw_free_ports 2)
-NG=127.0.0.1:$NG8_PORT
+read -r NG_PORT HTTP_PORT _ < <(gw_free_ports 2)
+NG=127.0.0.1:$NG_PORT
 eight=(--interface 127.0.0.1 --interface "$NAME31/127.0.0.2")
 for i in 3 4 5 6 7; do eight+=(--interface "i$i/127.0.0.1"); done
 eight+=(--interface 'i8/127.0.0.2!198.51.100.8')
-"$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP8_PORT" "${eight[@]}" \
-    --port-min "$BASE2" --port-max $((BASE2 + 39)) --timeout 30 --workers 1 --io "$IO" \
-    --log "$WORK/dsrtpd8.log" 2>"$WORK/dsrtpd8.err" &
-D8=$!
-if gw_wait_ready && kill -0 $D8 2>/dev/null; then
+if gw_launch "$WORK/dsrtpd8.log" "$BASE2" $((BASE2 + 39)) "${eight[@]}" \
+    --timeout 30 --workers 1 --io "$IO"; then
+    D8=$DAEMON
     pass "eight --interface options (the first unnamed, a 31-character name) start"
     printf 'v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n' \
         >"$WORK/eight_offer.sdp"
@@ -187,39 +162,22 @@ if gw_wait_ready && kill -0 $D8 2>/dev/null; then
     else
         fail "eight interfaces: direction [i8, <31-character name>] -> offer to B names 127.0.0.2 ($(head -c 300 "$WORK/eight31.json"))"
     fi
-    kill -TERM $D8
-    wait_pid $D8 10
-    rc=$?
-    [ $rc -eq 0 ] && pass "SIGTERM: the eight-interface dsrtpd exits 0" ||
-        fail "SIGTERM: the eight-interface dsrtpd exit $rc"
+    gw_stop $D8 "the eight-interface dsrtpd"
 else
     fail "eight --interface options start ($(head -c 300 "$WORK/dsrtpd8.err"))"
 fi
 
 # ---- the two gateways ----
-for d in 1 2; do
-    pid=$D1
-    [ $d = 2 ] && pid=$D2
-    if kill -0 "$pid" 2>/dev/null; then
-        pass "dsrtpd $d still running after the calls"
-    else
-        fail "dsrtpd $d died ($(tail -n 3 "$WORK/dsrtpd$d.err" | tr '\n' ' '))"
-    fi
-done
+gw_alive $D1 "dsrtpd 1" "$WORK/dsrtpd1.err"
+gw_alive $D2 "dsrtpd 2" "$WORK/dsrtpd2.err"
 if [ "$failures" -ne 0 ]; then
     for d in 1 2; do
         echo "# dsrtpd $d log (last lines):"
         tail -n 20 "$WORK/dsrtpd$d.log" 2>/dev/null | sed 's/^/#   /'
     done
 fi
-for d in 1 2; do
-    pid=$D1
-    [ $d = 2 ] && pid=$D2
-    kill -TERM "$pid" 2>/dev/null
-    wait_pid "$pid" 10
-    rc=$?
-    [ $rc -eq 0 ] && pass "SIGTERM: dsrtpd $d exits 0" || fail "SIGTERM: dsrtpd $d exit $rc"
-done
+gw_stop $D1 "dsrtpd 1"
+gw_stop $D2 "dsrtpd 2"
 
 echo "$((checks - failures))/$checks checks passed"
 [ $failures -eq 0 ]

@@ -32,14 +32,7 @@ RUN_SECONDS=25
 
 source "$SRC/tests/cli/lib.sh" dsrtpd-relay
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 40)
-NG=127.0.0.1:$NG_PORT
-LOG=$WORK/dsrtpd.log
-"$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
-    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --log "$LOG" \
-    2>"$WORK/dsrtpd.err" &
-DAEMON=$!
-gw_wait_ready
+gw_start 40
 
 # start_peer KIND ROLE LOCAL_SDP REMOTE_SDP DURATION OUT_PREFIX: a background endpoint,
 # `dsrtp peer --keying KIND` (the answerer echoes) or, for KIND aiortc, aiortc (PCMU only).
@@ -167,10 +160,7 @@ for f in "$WORK"/*/*.sdp; do
 done
 [ $leaked -eq 0 ] && pass "log holds no ICE password or SDES key" || fail "log leaks secrets"
 
-kill -TERM $DAEMON
-wait_pid $DAEMON 10
-rc=$?
-[ $rc -eq 0 ] && pass "SIGTERM: dsrtpd exits 0" || fail "SIGTERM: dsrtpd exit $rc"
+gw_stop $DAEMON
 
 echo "$((checks - failures))/$checks checks passed"
 [ $failures -eq 0 ]

@@ -26,14 +26,7 @@ RUN_SECONDS=15
 # shellcheck source=lib.sh
 source "$SRC/tests/cli/lib.sh" dsrtpd-rtcp
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 20)
-NG=127.0.0.1:$NG_PORT
-LOG=$WORK/dsrtpd.log
-"$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 --port-min "$MEDIA_BASE" \
-    --port-max $((MEDIA_BASE + 19)) --timeout 30 --workers 2 --log "$LOG" \
-    --io "${DSRTPD_IO:-auto}" 2>"$WORK/dsrtpd.err" &
-DAEMON=$!
-gw_wait_ready
+gw_start 20 --workers 2 --io "${DSRTPD_IO:-auto}"
 if ! kill -0 $DAEMON 2>/dev/null; then
     fail "dsrtpd did not start ($(head -c 300 "$WORK/dsrtpd.err"))"
     exit 1
@@ -150,10 +143,7 @@ run_call pbx_to_dtls offer no ',"transport-protocol":"UDP/TLS/RTP/SAVPF","ICE":"
 run_call dtls_to_pbx_demux answer no ',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off","rtcp-mux":["demux"]'
 run_call dtls_to_pbx_refused answer yes ',"transport-protocol":"RTP/AVP","ICE":"remove","DTLS":"off"'
 
-kill -TERM $DAEMON
-wait_pid $DAEMON 10
-rc=$?
-[ $rc -eq 0 ] && pass "SIGTERM: dsrtpd exits 0" || fail "SIGTERM: dsrtpd exit $rc"
+gw_stop $DAEMON
 
 echo "$((checks - failures))/$checks checks passed"
 [ $failures -eq 0 ]

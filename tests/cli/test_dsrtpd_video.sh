@@ -32,44 +32,16 @@ if ! $PY -c 'import aiortc, av, pylibsrtp' 2>/dev/null; then
     exit 1
 fi
 
-read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports 40)
-if [ "${MEDIA_BASE:-0}" = 0 ]; then
-    fail "no 40 free UDP ports for the gateway"
-    exit 1
-fi
-NG=127.0.0.1:$NG_PORT
-LOG=$WORK/dsrtpd.log
-"$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" --interface 127.0.0.1 \
-    --port-min "$MEDIA_BASE" --port-max $((MEDIA_BASE + 39)) --timeout 30 --workers 2 \
-    --io "${DSRTPD_IO:-auto}" --log "$LOG" 2>"$WORK/dsrtpd.err" &
-DAEMON=$!
-if ! gw_wait_ready || ! kill -0 $DAEMON 2>/dev/null; then
-    fail "dsrtpd did not start ($(head -c 300 "$WORK/dsrtpd.err"))"
-    exit 1
-fi
+gw_start 40 --workers 2 --io "${DSRTPD_IO:-auto}"
+case $? in
+2) fail "no 40 free UDP ports for the gateway"; exit 1 ;;
+1) fail "dsrtpd did not start ($(head -c 300 "$WORK/dsrtpd.err"))"; exit 1 ;;
+esac
 pass "dsrtpd starts"
 
 # The driver prints one ok/FAIL line per check; its counts join ours.
-timeout -k 5 75 $PY "$SRC/tests/cli/dsrtpd_video.py" "$BUILD" "$SRC" "$NG" "$WORK" \
-    2>"$WORK/driver.err" | tee "$WORK/driver.out"
-rc=${PIPESTATUS[0]}
-n_ok=$(grep -c '^ok ' "$WORK/driver.out")
-n_fail=$(grep -c '^FAIL ' "$WORK/driver.out")
-checks=$((checks + n_ok + n_fail))
-failures=$((failures + n_fail))
-if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
-    fail "dsrtpd_video.py exit $rc ($(tail -n 5 "$WORK/driver.err" | tr '\n' ' ' | cut -c1-400))"
-fi
-if [ "$n_fail" -ne 0 ] && [ -s "$WORK/driver.err" ]; then
-    echo "# driver stderr (tail):"
-    tail -n 15 "$WORK/driver.err" | sed 's/^/#   /'
-fi
-
-if kill -0 $DAEMON 2>/dev/null; then
-    pass "dsrtpd still running after the calls"
-else
-    fail "dsrtpd died ($(tail -n 3 "$WORK/dsrtpd.err" | tr '\n' ' '))"
-fi
+run_driver 75 "$SRC/tests/cli/dsrtpd_video.py" "$BUILD" "$SRC" "$NG" "$WORK"
+gw_alive $DAEMON
 
 # No secret from any SDP may appear in the daemon's log or stderr.
 leaked=""
@@ -86,10 +58,7 @@ if [ "$failures" -ne 0 ]; then
     tail -n 25 "$LOG" 2>/dev/null | sed 's/^/#   /'
 fi
 
-kill -TERM $DAEMON
-wait_pid $DAEMON 10
-rc=$?
-[ $rc -eq 0 ] && pass "SIGTERM: dsrtpd exits 0" || fail "SIGTERM: dsrtpd exit $rc"
+gw_stop $DAEMON
 
 echo "$((checks - failures))/$checks checks passed"
 [ $failures -eq 0 ]

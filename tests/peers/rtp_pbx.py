@@ -16,32 +16,11 @@ import json
 import os
 import random
 import select
-import socket
 import struct
 import sys
 import time
 
-
-def bind_pair():
-    for _ in range(200):
-        base = random.randrange(30000, 60000, 2)
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            rtp.bind(("127.0.0.1", base))
-            rtcp.bind(("127.0.0.1", base + 1))
-            return rtp, rtcp, base
-        except OSError:
-            rtp.close()
-            rtcp.close()
-    raise SystemExit("no free port pair")
-
-
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
+from gwtest import bind_pair, rtp as rtp_packet, write_atomic
 
 
 def wait_text(path, limit):
@@ -116,7 +95,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=20.0)
     a = ap.parse_args()
 
-    rtp, rtcp, port = bind_pair()
+    rtp, rtcp = bind_pair()
+    port = rtp.getsockname()[1]
     if a.role == "offer":
         write_atomic(a.local_sdp, our_sdp(port, a.rtcp_attr))
         remote = wait_text(a.remote_sdp, a.timeout)
@@ -143,7 +123,7 @@ def main():
             break
         if now >= next_rtp:
             payload = bytes([0xFF]) * 160
-            pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload
+            pkt = rtp_packet(0, seq, ts, ssrc, payload)
             try:
                 rtp.sendto(pkt, rtp_to)
                 st["rtp_sent"] += 1
