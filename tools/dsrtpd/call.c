@@ -331,6 +331,29 @@ fail:
     return -1;
 }
 
+/* RFC 3264 §8: a later description keeps every m-line where it was. Each stream's m-line
+ * in `now` must be there and, unless it is disabled (port 0), the same kind of media over
+ * RTP as in `prev`. 0, or -1 and err set. */
+static int same_mlines(gw_call *c, const dsrtp_sdp *prev, const dsrtp_sdp *now,
+                       const char *what, const char **err)
+{
+    for (unsigned k = 0; k < gw_call_streams(c); k++) {
+        const gw_leg *l = gw_call_leg(c, 0, k);
+        const dsrtp_sdp_media *p = dsrtp_sdp_get_media(prev, l->mline);
+        const dsrtp_sdp_media *m = dsrtp_sdp_get_media(now, l->mline);
+        if (l->off) {
+            continue;
+        }
+        if (m == NULL || p == NULL ||
+            (gw_sdp_mline_active(now, l->mline) &&
+             (strcmp(p->media, m->media) != 0 || strstr(m->proto_text, "RTP/") == NULL))) {
+            *err = what;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Stream k of the call is refused from now on (port 0 on both sides; nothing relayed). */
 static void stream_off(gw_call *c, unsigned k, const char *by)
 {
@@ -376,6 +399,12 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
         *err = "re-offer has fewer m-lines than the last description (RFC 3264 §8)";
         return -1;
     }
+    if (same_mlines(c, x->remote_sdp, ns,
+                    "re-offer moves or changes the media of an m-line in use (RFC 3264 §8)",
+                    err) != 0) {
+        dsrtp_sdp_free(ns);
+        return -1;
+    }
     /* Each stream with a transport of its own keeps its association: checked against the
      * description this side sent before (take_remote replaces it). */
     unsigned n = gw_call_streams(c);
@@ -415,7 +444,7 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
         dsrtp_sdp_free(ns);
         return -1;
     }
-    if (gw_sdp_add_streams(c, xi, err) < 0 || open_legs(g, c, n, 1 - xi, err) != 0) {
+    if (gw_sdp_add_streams(g, c, xi, err) < 0 || open_legs(g, c, n, 1 - xi, err) != 0) {
         return -1;
     }
     if (gw_sdp_take_mids(c, xi, ns) != 0) {
@@ -523,6 +552,11 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
     if (dsrtp_sdp_media_count(ys) != dsrtp_sdp_media_count(y->local_sdp)) {
         dsrtp_sdp_free(ys);
         *err = "answer has not as many m-lines as the offer (RFC 3264 §6)";
+        return -1;
+    }
+    if (same_mlines(c, y->local_sdp, ys,
+                    "answer changes the media of an m-line (RFC 3264 §6)", err) != 0) {
+        dsrtp_sdp_free(ys);
         return -1;
     }
     unsigned n = gw_call_streams(c);

@@ -471,53 +471,85 @@ int gw_call_more(gw_call *c)
     return 0;
 }
 
-int gw_sdp_add_streams(gw_call *c, int xi, const char **err)
+/* Decides the legs of a stream a re-offer from side xi adds: 0; or -1 and err set, with
+ * *fatal when the whole re-offer must fail (out of memory) rather than the stream alone. */
+static int add_stream(gw_call *c, int xi, unsigned k, size_t i, bool *fatal, const char **err)
+{
+    const dsrtp_sdp *xd = c->leg[xi].remote_sdp;
+    const dsrtp_sdp_media *m = dsrtp_sdp_get_media(xd, i);
+    gw_leg *x0 = &c->leg[xi];
+    gw_leg *y0 = &c->leg[1 - xi];
+    gw_leg *xl = gw_call_leg(c, xi, k);
+    gw_leg *yl = gw_call_leg(c, 1 - xi, k);
+    *fatal = true;
+    if (gw_leg_init(c, xl, xi, k, (uint8_t)i, NULL) != 0 ||
+        gw_leg_init(c, yl, 1 - xi, k, (uint8_t)i, NULL) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
+    *fatal = false;
+    if (c->more->bundled[xi]) {
+        bundle_onto(xl, x0);
+    } else if (plan_a(xl, m, err) != 0) {
+        return -1;
+    }
+    if (c->more->bundled[1 - xi]) {
+        bundle_onto(yl, y0);
+    } else if (plan_fresh(yl, y0, err) != 0) {
+        return -1;
+    }
+    if ((y0->bundle ? mid_for_b(c, yl, xd) : set_mid_text(yl, m->mid)) != 0) {
+        *fatal = true;
+        *err = "out of memory";
+        return -1;
+    }
+    return 0;
+}
+
+int gw_sdp_add_streams(gw *g, gw_call *c, int xi, const char **err)
 {
     const dsrtp_sdp *xd = c->leg[xi].remote_sdp;
     unsigned before = gw_call_streams(c);
     gw_leg *x0 = &c->leg[xi];
     gw_leg *y0 = &c->leg[1 - xi];
+    bool y_bundle = y0->bundle;
     for (size_t i = 0; i < dsrtp_sdp_media_count(xd) && i < 255; i++) {
         const dsrtp_sdp_media *m = dsrtp_sdp_get_media(xd, i);
         if (gw_call_streams(c) >= GW_STREAMS_MAX || is_stream_mline(c, i) ||
             !gw_sdp_mline_active(xd, i) || strstr(m->proto_text, "RTP/") == NULL) {
             continue;
         }
-        if (c->more != NULL && c->more->bundled[xi] && !in_bundle(xd, m->mid)) {
+        if (c->more != NULL && c->more->count > 1 && c->more->bundled[xi] &&
+            !in_bundle(xd, m->mid)) {
             continue; /* the side bundles, but not this stream: refused (port 0) */
         }
         if (gw_call_more(c) != 0) {
             *err = "out of memory";
             return -1;
         }
-        unsigned k = c->more->count;
-        gw_leg *xl = gw_call_leg(c, xi, k);
-        gw_leg *yl = gw_call_leg(c, 1 - xi, k);
-        if (gw_leg_init(c, xl, xi, k, (uint8_t)i, NULL) != 0 ||
-            gw_leg_init(c, yl, 1 - xi, k, (uint8_t)i, NULL) != 0) {
-            *err = "out of memory";
-            return -1;
-        }
-        c->more->count++;
-        if (before == 1 && k == 1) {
+        unsigned k = c->more->count++;
+        if (k == 1) {
             /* The call had one stream: how each side bundles is decided now. */
             c->more->bundled[xi] = x0->keying == DSRTP_KEYING_DTLS && gw_sdp_bundles_all(xd, c);
-            c->more->bundled[1 - xi] = y0->keying == DSRTP_KEYING_DTLS && y0->bundle;
+            c->more->bundled[1 - xi] = y0->keying == DSRTP_KEYING_DTLS && y_bundle;
             y0->bundle = c->more->bundled[1 - xi];
         }
-        if (c->more->bundled[xi]) {
-            bundle_onto(xl, x0);
-        } else if (plan_a(xl, m, err) != 0) {
-            return -1;
-        }
-        if (c->more->bundled[1 - xi]) {
-            bundle_onto(yl, y0);
-        } else if (plan_fresh(yl, y0, err) != 0) {
-            return -1;
-        }
-        if ((y0->bundle ? mid_for_b(c, yl, xd) : set_mid_text(yl, m->mid)) != 0) {
-            *err = "out of memory";
-            return -1;
+        bool fatal = false;
+        const char *why = NULL;
+        if (add_stream(c, xi, k, i, &fatal, &why) != 0) {
+            /* Not this stream (it is refused with port 0), or nothing at all. */
+            gw_leg_clear(g, gw_call_leg(c, xi, k));
+            gw_leg_clear(g, gw_call_leg(c, 1 - xi, k));
+            c->more->count--;
+            if (c->more->count == 1) {
+                y0->bundle = y_bundle;
+            }
+            if (fatal) {
+                *err = why;
+                return -1;
+            }
+            gw_log("info", "msg=\"added stream refused\" call=\"%s\" mline=%zu reason=\"%s\"",
+                   c->callid, i, why);
         }
     }
     return (int)before;

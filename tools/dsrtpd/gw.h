@@ -391,8 +391,9 @@ int gw_call_more(gw_call *c);
 /* Streams a re-offer from side xi adds (active RTP m-lines of its description, now
  * leg[xi].remote_sdp, that are no stream yet; up to GW_STREAMS_MAX in all): their legs, decided
  * as answerer on xi's side and as a fresh offer on the other, bundled where the side
- * bundles. Ports are not taken. Returns the number of streams before, or -1 and err set. */
-int gw_sdp_add_streams(gw_call *c, int xi, const char **err);
+ * bundles; one whose keying cannot be had is refused (port 0) instead. Ports are not
+ * taken. Returns the number of streams before, or -1 and err set. */
+int gw_sdp_add_streams(gw *g, gw_call *c, int xi, const char **err);
 /* The first offer towards B from A's offer, once the legs have ports: leg[1].local_sdp. */
 int gw_sdp_offer_b(gw *g, gw_call *c, const gw_opts *o, const char **err);
 /* The answer towards side xi (whose offer is leg[xi].remote_sdp) from the other side's
