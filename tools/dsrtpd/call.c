@@ -102,11 +102,29 @@ static int emit_sdp(gw *g, gw_leg *l, char *out, size_t cap, size_t *out_len, co
     return 0;
 }
 
+/* A parsed description has a t= line (RFC 8866 §5.9: every description has one; the parser
+ * leaves its absence to the caller, and a gateway must not pass such SDP on). */
+static bool has_timing(const char *sdp, size_t len)
+{
+    for (size_t i = 0; i + 2 < len; i++) {
+        if (sdp[i] == '\n' && sdp[i + 1] == 't' && sdp[i + 2] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int parse_sdp(const char *sdp, size_t len, dsrtp_sdp **out, const char **err)
 {
     dsrtp_sdp_error perr = {0};
     if (dsrtp_sdp_parse(sdp, len, out, &perr) != DSRTP_OK) {
         *err = perr.reason != NULL ? perr.reason : "malformed SDP";
+        return -1;
+    }
+    if (!has_timing(sdp, len)) {
+        *err = "SDP has no t= line (RFC 8866 §5.9)";
+        dsrtp_sdp_free(*out);
+        *out = NULL;
         return -1;
     }
     bool active = false;
