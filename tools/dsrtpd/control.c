@@ -463,9 +463,28 @@ typedef struct udp_peer {
     socklen_t sl;
 } udp_peer;
 
+/* The largest UDP payload over IPv4 (65535 - 8 - 20): a reply beyond it cannot be sent. */
+#define NG_UDP_MAX 65507
+
 static void udp_send(void *ctx, const uint8_t *p, size_t len)
 {
     const udp_peer *u = ctx;
+    if (len > NG_UDP_MAX) {
+        /* Acted on, but its reply (SDP near 64 KiB) cannot travel back as one datagram:
+         * say so under the same cookie rather than leave the proxy waiting. */
+        const uint8_t *sp = memchr(p, ' ', len);
+        uint8_t err[256];
+        size_t n = 0;
+        if (sp != NULL &&
+            dsrtpd_ng_reply_error(err, sizeof err, (dsrtpd_ng_str){p, (size_t)(sp - p)},
+                                  "the request was carried out, but its reply does not fit "
+                                  "a UDP datagram: use ng over TCP",
+                                  &n) == DSRTP_OK) {
+            (void)sendto(u->fd, err, n, 0, (const struct sockaddr *)u->ss, u->sl);
+        }
+        gw_log("warn", "msg=\"ng reply too large for UDP\" bytes=%zu", len);
+        return;
+    }
     (void)sendto(u->fd, p, len, 0, (const struct sockaddr *)u->ss, u->sl);
 }
 
