@@ -430,7 +430,7 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
     bool renew[GW_STREAMS_MAX] = {false};
     for (unsigned k = 0; k < n; k++) {
         gw_leg *xl = gw_call_leg(c, xi, k);
-        if (xl->off || xl->bundled) {
+        if (xl->off) {
             continue;
         }
         const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ns, xl->mline);
@@ -440,8 +440,11 @@ static int reoffer_parsed(gw *g, gw_call *c, const char *from_tag, const char *s
                 *err = "re-offer refuses the first stream: not supported";
                 return -1;
             }
-            stream_off(c, k, "re-offer");
+            stream_off(c, k, "re-offer"); /* bundled or not: port 0 both ways from now on */
             continue;
+        }
+        if (xl->bundled) {
+            continue; /* its transport is the first stream's, checked with that one */
         }
         const dsrtp_sdp_media *was = dsrtp_sdp_get_media(x->remote_sdp, xl->mline);
         restart[k] = xl->ice && xl->started && gw_ice_restarted(was, m);
@@ -581,7 +584,7 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
     bool renew[GW_STREAMS_MAX] = {false};
     for (unsigned k = 0; k < n; k++) {
         gw_leg *yl = gw_call_leg(c, 1 - xi, k);
-        if (yl->off || yl->bundled) {
+        if (yl->off) {
             continue;
         }
         const dsrtp_sdp_media *m = dsrtp_sdp_get_media(ys, yl->mline);
@@ -591,8 +594,11 @@ static int answer_parsed(gw *g, gw_call *c, const char *from_tag, const char *to
                 *err = "answer refuses the first stream: not supported";
                 return -1;
             }
-            stream_off(c, k, "answer");
+            stream_off(c, k, "answer"); /* bundled or not */
             continue;
+        }
+        if (yl->bundled) {
+            continue; /* keyed with the first stream's transport */
         }
         const dsrtp_sdp_media *was = y->remote_sdp != NULL
                                          ? dsrtp_sdp_get_media(y->remote_sdp, yl->mline)
