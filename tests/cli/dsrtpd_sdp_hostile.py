@@ -29,11 +29,17 @@ Checked for every reply (one ok/FAIL line per group, every failure listed in ful
     the timeout; error replies have a non-empty error-reason;
   - ok replies to offers and answers carry SDP that parses (v=, o=, s=, t=, one m= at
     least, CRLF lines), with the request's number of m-lines, where only RTP m-lines are
-    active, at most four, each on the gateway's address and a port of its range;
+    active, at most four, each on the gateway's address and a port of its range, and an
+    m-line the request disables (port 0, no a=bundle-only) still port 0;
   - where the README (or RFC 3264, for m-line counts) says what happens (valid exchanges
     succeed; unknown direction names, answers or re-offers with another number of m-lines,
     wrong tags, keying changes in a re-offer, missing or malformed SDP are errors; an
     unchanged re-offer gives byte-identical SDP), it does.
+Before the seeded part, a fixed prelude replays the sequences that once crashed dsrtpd or
+got a wrong reply (a refused re-offer adding an m-line, which must leave the call relaying;
+re-offers from both sides with no answer between; a data channel m-line moved into a
+stream's place; no t= line; a reply just over the largest UDP datagram; a bundling side
+disabling its video in a re-offer).
 Every 25 requests, a checkpoint: ping answers, a plain audio call set up at the start
 (external -> internal) still relays RTP both ways, and a new plain audio call set up then
 relays RTP both ways (raw sockets on 127.0.0.1 / 127.0.0.2). At the end: list and
@@ -128,6 +134,9 @@ G_SDP = Group("every ok reply to an offer/answer carries SDP that parses (v= o= 
 G_MCOUNT = Group("every ok reply's SDP has as many m-lines as the request's SDP")
 G_ACTIVE = Group("every ok reply's SDP: only RTP m-lines active, at most 4, each on the "
                  "gateway's address and a port of its range")
+G_PORT0 = Group("every ok reply's SDP keeps port 0 on the m-lines the request disables (port "
+                "0 without a=bundle-only; RFC 3264, README: a stream a re-offer disables stays "
+                "off)")
 G_EXPECT = Group("outcomes the README (and RFC 3264 on m-line counts) fix: valid exchanges "
                  "ok; unknown direction, wrong tags, another m-line count, keying changes, "
                  "missing or malformed SDP -> error")
@@ -136,6 +145,8 @@ G_PING = Group("checkpoints: ping -> pong")
 G_CANARY = Group("checkpoints: the call set up at the start still relays RTP both ways "
                  "(external 127.0.0.1 <-> internal 127.0.0.2)")
 G_FRESH = Group("checkpoints: a new plain audio call set up then relays RTP both ways")
+G_GOESON = Group("a refused re-offer leaves the call relaying RTP both ways as before "
+                 "(README: Re-offers)")
 
 # ---- bencode (strict) ----
 
@@ -537,6 +548,14 @@ class Harness:
             label, n_in, len(out.media), summary(req)))
         probs = active_problems(out)
         G_ACTIVE.add(not probs, "%s: %s (%s)" % (label, "; ".join(probs), summary(req)))
+        if len(out.media) == n_in:
+            d_in = Desc.parse(mine)
+            kept = [i for i in range(n_in) if d_in.mfields(i)[1] == 0 and
+                    not d_in.attr(i, "bundle-only") and out.mfields(i)[1] != 0]
+            G_PORT0.add(not kept, "%s: m-line(s) %s disabled in the request are active in the "
+                        "reply (%s) (%s)" % (label, kept, " | ".join(out.media[i][0]
+                                                                      for i in kept),
+                                              summary(req)))
 
     def maybe_dead(self):
         """After a missing reply: is the daemon still answering at all?"""
@@ -2010,6 +2029,173 @@ def sc_glare(h, r):
     c.end()
 
 
+# ---- the fixed prelude: sequences that once broke dsrtpd, run first whatever the seed ----
+
+def plain_text(who, port, version=1, extra="", ip=IP1):
+    return ("v=0\r\no=%s 1 %d IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n" % (who, version, ip, ip, port)
+            + extra)
+
+
+def webrtc_two(p, port, version=1):
+    """Audio + video in a BUNDLE group, DTLS with ICE (both on one port)."""
+    ice = ("a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=setup:actpass\r\na=rtcp-mux\r\n"
+           % (p.ufrag, p.pwd))
+    return ("v=0\r\no=a 1 %d IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+            "a=group:BUNDLE 0 1\r\na=fingerprint:%s\r\n"
+            "m=audio %d UDP/TLS/RTP/SAVPF 0\r\n%sa=mid:0\r\n"
+            "m=video %d UDP/TLS/RTP/SAVPF 96\r\n%sa=mid:1\r\n"
+            % (version, p.ip, p.ip, p.fp, port, ice, port, ice))
+
+
+def rg_refused_add(h, r):
+    """A re-offer adding an m-line that cannot be had (RTP/SAVP without a=crypto), answered
+    as dsrtpd took it (with the old m-lines when it refused it: once, the half-added stream
+    crashed that answer); then a re-offer the README says is refused (a keying change on
+    the first m-line), after which the call must still relay both ways."""
+    call = RelayCall(h, "regress-refused-add", None, IP1, IP1, kind="regress-refused-add")
+    try:
+        if not call.setup():
+            return G_GOESON.add(False, "setup: " + call.err)
+        a_port, b_port = call.a[0].getsockname()[1], call.b[0].getsockname()[1]
+        tags = {"call-id": call.id, "from-tag": "a-" + call.id}
+        added = "m=audio %d RTP/SAVP 0\r\n" % SINKS.port(r)
+        offer2 = call.sdp("a", IP1, a_port).replace(" 1 1 IN", " 1 2 IN") + added
+        rr = h.send(call.kind, "re-offer adding RTP/SAVP without a=crypto",
+                    dict(tags, command="offer", sdp=offer2, **{"transport-protocol": "RTP/AVP"}))
+        answer = call.sdp("b", IP1, b_port).replace(" 1 1 IN", " 1 2 IN")
+        if rr.get("result") == b"ok":
+            answer += "m=audio 0 RTP/SAVP 0\r\n"
+        h.send(call.kind, "answer" + (" with the old m-lines" if rr.get("result") != b"ok"
+                                      else ", the added m-line refused"),
+               dict(tags, command="answer", sdp=answer, **{"to-tag": "b-" + call.id}))
+        h.send(call.kind, "query", {"command": "query", "call-id": call.id}, expect="ok")
+        if rr.get("result") != b"ok":
+            offer2 = offer2.replace(added, "")
+        offer3 = offer2.replace(" 1 2 IN", " 1 3 IN").replace(
+            "m=audio %d RTP/AVP 0" % a_port, "m=audio %d UDP/TLS/RTP/SAVPF 0" % a_port)
+        refused = h.send(call.kind, "re-offer changing the keying (DTLS without a fingerprint)",
+                         dict(tags, command="offer", sdp=offer3), expect="error")
+        if refused.get("result") == b"error":
+            good, why = call.relay("after a refused re-offer")
+            G_GOESON.add(good, "%s: %s" % (call.id, why))
+    finally:
+        call.delete()
+        call.close()
+
+
+def rg_glare_bundle(h, r):
+    """B re-offers a third m-line; A (bundling audio + video) re-offers its own two before
+    answering; B answers those two (once: a NULL m-line in answer_parsed)."""
+    pa = Party(r)
+    port = SINKS.port(r)
+    c = Call(h, "regress-glare-bundle")
+    b = lambda v, extra="": ("v=0\r\no=b 1 %d IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                             "t=0 0\r\nm=audio %d RTP/AVP 0\r\nm=video %d RTP/AVP 96\r\n%s"
+                             % (v, SINKS.port(r), SINKS.port(r), extra))
+    if sdp_of(c.offer("WebRTC offer, audio + video bundled", webrtc_two(pa, port), TO_TRUNK,
+                      expect="ok")) is None:
+        return c.end()
+    c.answer("plain answer", b(1), expect="ok")
+    c.offer("B re-offers a third m-line", b(2, "m=audio %d RTP/AVP 0\r\n" % SINKS.port(r)),
+            from_tag=c.tb, to_tag=c.fa)
+    c.offer("A re-offers its two m-lines", webrtc_two(pa, port, 2), TO_TRUNK)
+    c.answer("B answers with two m-lines", b(3))
+    c.delete("delete")
+
+
+def rg_glare_plain(h, r):
+    """Both sides re-offer a second m-line with no answer between (once: a NULL m-line in
+    write_stream)."""
+    c = Call(h, "regress-glare-plain")
+    pa, pb = SINKS.port(r), SINKS.port(r)
+    if sdp_of(c.offer("offer", plain_text("a", pa), expect="ok")) is None:
+        return c.end()
+    c.answer("answer", plain_text("b", pb), expect="ok")
+    c.offer("B re-offers a second m-line",
+            plain_text("b", pb, 2, "m=audio %d RTP/AVP 0\r\n" % SINKS.port(r)),
+            from_tag=c.tb, to_tag=c.fa)
+    rr = c.offer("A re-offers a second m-line",
+                 plain_text("a", pa, 2, "m=audio %d RTP/AVP 0\r\n" % SINKS.port(r)))
+    if (ob := sdp_of(rr)) is not None:
+        c.answer("B answers", make_answer(ob, r, Party(r, IP1, "b")))
+    c.delete("delete")
+
+
+def rg_reorder_dc(h, r):
+    """A bundling side re-offers with its data channel m-line moved into the video's place
+    (once: the data channel line came out as an active RTP/AVP m-line with a port)."""
+    pa = Party(r)
+    c = Call(h, "regress-reorder-dc")
+    port = SINKS.port(r)
+    ice = "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=setup:actpass\r\na=rtcp-mux\r\n" % (
+        pa.ufrag, pa.pwd)
+    head_ = ("v=0\r\no=a 1 %d IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+             "a=group:BUNDLE 0 1 2\r\na=fingerprint:" + pa.fp + "\r\n")
+    au = "m=audio %d UDP/TLS/RTP/SAVPF 0\r\n%sa=mid:0\r\n" % (port, ice)
+    vi = "m=video %d UDP/TLS/RTP/SAVPF 96\r\n%sa=mid:1\r\n" % (port, ice)
+    dc = "m=application %d UDP/DTLS/SCTP webrtc-datachannel\r\n%sa=mid:2\r\n" % (port, ice)
+    ob = sdp_of(c.offer("offer audio, video, data channel", head_ % 1 + au + vi + dc, TO_TRUNK,
+                        expect="ok"))
+    if ob is None:
+        return c.end()
+    c.answer("answer", make_answer(ob, r, Party(r, IP1, "b")), expect="ok")
+    rr = c.offer("re-offer: audio, data channel, video", head_ % 2 + au + dc + vi, TO_TRUNK)
+    if (ob := sdp_of(rr)) is not None:
+        c.answer("answer to the reordered re-offer", make_answer(ob, r, Party(r, IP1, "b")))
+    c.delete("delete")
+
+
+def rg_no_t(h, r):
+    """Descriptions without their t= line (RFC 8866 §5.9; once passed on as they were)."""
+    c = Call(h, "regress-no-t")
+    pa, pb = SINKS.port(r), SINKS.port(r)
+    c.offer("offer without t=", plain_text("a", pa).replace("t=0 0\r\n", ""))
+    if sdp_of(c.offer("offer", plain_text("a", pa, 2))) is not None:
+        c.answer("answer without t=", plain_text("b", pb).replace("t=0 0\r\n", ""))
+    c.delete("delete")
+
+
+def rg_udp_size(h, r):
+    """Offers whose rewritten SDP (DTLS and ICE added) makes a reply just over the largest
+    UDP datagram while the request is under it (once: no reply at all)."""
+    for fill in (65075, 65100):
+        c = Call(h, "regress-udp-size")
+        sdp = ("v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+               "m=audio %d RTP/AVP 0\r\n" % SINKS.port(r) +
+               "".join("a=x-fill%d:%s\r\n" % (k, "z" * 3000) for k in range(fill // 3014)) +
+               "a=x-last:" + "z" * (fill % 3014) + "\r\n")
+        c.offer("offer of %d bytes towards a browser" % len(sdp), sdp,
+                {"transport-protocol": "UDP/TLS/RTP/SAVPF", "ICE": "force"})
+        c.delete("delete")
+
+
+def rg_bundle_disable(h, r):
+    """A bundling WebRTC side re-offers with its video m-line at port 0 (the video stopped);
+    the re-offer towards the trunk must have video at port 0 too (README: a stream a
+    re-offer disables stays off), and so must the answer, even when the trunk answers the
+    video it was offered."""
+    pa = Party(r)
+    port = SINKS.port(r)
+    c = Call(h, "regress-bundle-disable")
+    b = lambda v, vport: ("v=0\r\no=b 1 %d IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                          "t=0 0\r\nm=audio %d RTP/AVP 0\r\nm=video %d RTP/AVP 96\r\n"
+                          % (v, bport, vport))
+    bport, bvport = SINKS.port(r), SINKS.port(r)
+    if sdp_of(c.offer("WebRTC offer, audio + video bundled", webrtc_two(pa, port), TO_TRUNK,
+                      expect="ok")) is None:
+        return c.end()
+    c.answer("plain answer", b(1, bvport), expect="ok")
+    off = webrtc_two(pa, port, 2).replace("m=video %d " % port, "m=video 0 ")
+    if sdp_of(c.offer("A re-offers with the video at port 0", off, TO_TRUNK)) is not None:
+        c.answer("B answers the video as offered to it", b(2, bvport))
+    c.delete("delete")
+
+
+REGRESSIONS = [rg_refused_add, rg_glare_bundle, rg_glare_plain, rg_reorder_dc, rg_no_t,
+               rg_udp_size, rg_bundle_disable]
+
+
 SCENARIOS = [
     ("valid", sc_valid, 6),
     ("glare", sc_glare, 3),
@@ -2068,8 +2254,8 @@ def rtp_packet(ssrc, payload):
 class RelayCall:
     """A plain PCMU call whose ends are raw sockets: A on ip_a, B on ip_b."""
 
-    def __init__(self, h, name, direction, ip_a, ip_b):
-        self.h, self.name = h, name
+    def __init__(self, h, name, direction, ip_a, ip_b, kind="checkpoint"):
+        self.h, self.name, self.kind = h, name, kind
         self.id = "%s-%d-%d" % (name, SEED, h.rc.randrange(1 << 30))
         self.a = bind_pair(ip_a)
         self.b = bind_pair(ip_b)
@@ -2090,16 +2276,17 @@ class RelayCall:
                "transport-protocol": "RTP/AVP"}
         if self.direction:
             req["direction"] = self.direction
-        r1 = self.h.send("checkpoint", "offer", req, expect="ok", count=False)
+        count = self.kind != "checkpoint"
+        r1 = self.h.send(self.kind, "offer", req, expect="ok", count=count)
         ob = sdp_of(r1)
         if ob is None:
             self.err = "offer: %s" % r1.get("error-reason", r1)
             return False
-        r2 = self.h.send("checkpoint", "answer", {
+        r2 = self.h.send(self.kind, "answer", {
             "command": "answer", "call-id": self.id, "from-tag": "a-" + self.id,
             "to-tag": "b-" + self.id,
             "sdp": self.sdp("b", self.ip_b, self.b[0].getsockname()[1])},
-            expect="ok", count=False)
+            expect="ok", count=count)
         oa = sdp_of(r2)
         if oa is None:
             self.err = "answer: %s" % r2.get("error-reason", r2)
@@ -2135,8 +2322,9 @@ class RelayCall:
         return not out, "; ".join(out)
 
     def delete(self):
-        self.h.send("checkpoint", "delete", {"command": "delete", "call-id": self.id,
-                                             "from-tag": "a-" + self.id}, count=False)
+        self.h.send(self.kind, "delete", {"command": "delete", "call-id": self.id,
+                                          "from-tag": "a-" + self.id},
+                    count=self.kind != "checkpoint")
 
     def close(self):
         for s in self.a + self.b:
@@ -2195,6 +2383,17 @@ def main():
     budget_end = T0 + BUDGET
     ran = {}
     out_of_time = False
+    for fn in REGRESSIONS:  # the same every run, before the seeded part
+        if h.dead:
+            break
+        if fn.__name__.replace("rg_", "regress-").replace("_", "-") in SKIP:
+            continue
+        try:
+            fn(h, r)
+        except Exception as e:
+            import traceback
+            traceback.print_exc()
+            fail("prelude %s raised %s: %s" % (fn.__name__, e.__class__.__name__, e))
     while h.n < N_REQUESTS and not h.dead:
         if time.monotonic() > budget_end:
             out_of_time = True
@@ -2224,8 +2423,9 @@ def main():
         print("#   %-26s %4d  %4d/%-4d%s" % (kind, n, good, err,
                                               "  (%d no valid reply)" % bad if bad else ""))
     sys.stdout.flush()
-    for g in (G_REPLY, G_REASON, G_SDP, G_MCOUNT, G_ACTIVE, G_EXPECT, G_SAME, G_PING,
-              G_CANARY, G_FRESH):
+    for g in (G_REPLY, G_REASON, G_SDP, G_MCOUNT, G_ACTIVE, G_PORT0, G_EXPECT, G_SAME,
+              G_GOESON,
+              G_PING, G_CANARY, G_FRESH):
         g.report()
 
     if h.dead:
@@ -2250,8 +2450,15 @@ def main():
             break
         time.sleep(0.1)
     check("after deleting every call, list is empty", left == [], "left: %r" % (left,))
-    st = h.send("end", "statistics", {"command": "statistics"}, count=False)
-    cur = (st.get("statistics", {}) or {}).get("currentstatistics", {}) or {}
+    # A deleted call is freed (its ports back in the pool) at the end of its worker's loop
+    # iteration, just after the reply: allow that a moment.
+    for _ in range(30):
+        st = h.send("end", "statistics", {"command": "statistics"}, count=False)
+        cur = (st.get("statistics", {}) or {}).get("currentstatistics", {}) or {}
+        if cur.get("sessionsown") == 0 and cur.get("legs") == 0 and \
+                cur.get("portsfree") == ports0:
+            break
+        time.sleep(0.1)
     check("after deleting every call: no session, no leg, every media port free again "
           "(%s of %s)" % (cur.get("portsfree"), ports0),
           cur.get("sessionsown") == 0 and cur.get("legs") == 0 and

@@ -7,18 +7,20 @@
 # offers, answers, re-offers and deletes for many call-ids, built from valid seed
 # descriptions (plain audio, audio + video + data channel, Chromium-like and Firefox-like
 # WebRTC offers, SDES with two crypto lines, five or more m-lines, IPv6) and structured
-# mutations of them (its docstring lists them and the per-reply checks). Every 25 requests
-# ping must answer and plain audio calls through the same daemon (one from the start, one
-# new) must relay RTP both ways. The driver prints one ok/FAIL line per check group, the
-# replies per mutation kind as counts, and every failure in full. Here, afterwards:
+# mutations of them (its docstring lists them and the per-reply checks), after a fixed
+# prelude that replays the request sequences that once crashed dsrtpd or got a wrong reply.
+# Every 25 requests ping must answer and plain audio calls through the same daemon (one from
+# the start, one new) must relay RTP both ways. The driver prints one ok/FAIL line per check
+# group, the replies per mutation kind as counts, and every failure in full. Here, afterwards:
 #   - dsrtpd is still running, and SIGTERM ends it with status 0;
 #   - its stderr and log hold no AddressSanitizer, LeakSanitizer or UBSan ("runtime error")
 #     report (an ASan/UBSan build shows memory errors there, or by dying).
 # The whole run is bounded: under 45 s in a normal build, the driver killed at 60 s.
 #
 # usage: bash test_dsrtpd_sdp_hostile.sh BUILD_DIR   (env DSRTP_SOURCE_DIR: the source tree;
-#        DSRTPD_IO: the gateway's --io, default auto; KEEP_WORK=1 keeps the work folder with
-#        the daemon's log and the request transcript)
+#        DSRTPD_IO: the gateway's --io, default auto; DSRTPD_HOSTILE_SEED, _REQUESTS, and
+#        _SKIP (scenario kinds to leave out, comma-separated); KEEP_WORK=1 keeps the work
+#        folder with the daemon's log and the request transcript)
 set -u
 
 BUILD=${1:?usage: test_dsrtpd_sdp_hostile.sh BUILD_DIR}
