@@ -39,7 +39,7 @@ Before the seeded part, a fixed prelude replays the sequences that once crashed 
 got a wrong reply (a refused re-offer adding an m-line, which must leave the call relaying;
 re-offers from both sides with no answer between; a data channel m-line moved into a
 stream's place; no t= line; a reply just over the largest UDP datagram; a bundling side
-disabling its video in a re-offer).
+disabling its video in a re-offer; a bundled answer refusing the video).
 Every 25 requests, a checkpoint: ping answers, a plain audio call set up at the start
 (external -> internal) still relays RTP both ways, and a new plain audio call set up then
 relays RTP both ways (raw sockets on 127.0.0.1 / 127.0.0.2). At the end: list and
@@ -2192,8 +2192,27 @@ def rg_bundle_disable(h, r):
     c.delete("delete")
 
 
+def rg_bundle_refuse(h, r):
+    """A plain side offers audio + video, offered on to a browser bundled (DTLS, ICE); the
+    browser refuses the video as RFC 8843 §7.3.3 has it (port 0, its mid out of the BUNDLE
+    group). README: a stream an answer refuses is refused with port 0 on both sides."""
+    pb = Party(r, IP1, "b")
+    c = Call(h, "regress-bundle-refuse")
+    a = ("v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+         "m=audio %d RTP/AVP 0\r\nm=video %d RTP/AVP 96\r\n" % (SINKS.port(r), SINKS.port(r)))
+    ob = sdp_of(c.offer("plain audio + video towards a browser", a, TO_BROWSER, expect="ok"))
+    if ob is None:
+        return c.end()
+    ans = make_answer(ob, r, pb)
+    mid = (ans.attr(1, "mid") or [""])[0]
+    ans.media[1] = ["m=video 0 %s 96" % ob.mfields(1)[2]] + (["a=mid:" + mid] if mid else [])
+    ans.set_bundle([m for m in (ans.bundle() or []) if m != mid])
+    c.answer("the browser refuses the video (port 0, out of the group)", ans, expect="ok")
+    c.delete("delete")
+
+
 REGRESSIONS = [rg_refused_add, rg_glare_bundle, rg_glare_plain, rg_reorder_dc, rg_no_t,
-               rg_udp_size, rg_bundle_disable]
+               rg_udp_size, rg_bundle_disable, rg_bundle_refuse]
 
 
 SCENARIOS = [
