@@ -55,29 +55,49 @@ finally:
 PYEOF
 }
 
-MEDIA_BASE=0
-for _ in 1 2 3 4 5; do
-    read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports $N_MEDIA)
-    [ "${MEDIA_BASE:-0}" != 0 ] && free_on_127_0_0_2 "$MEDIA_BASE" $N_MEDIA && break
+# start_daemon: picks free ports (the media block free on both addresses) and starts dsrtpd;
+# 0 once it answers ping. Another process may take a port between the pick and the bind, so
+# the caller tries again with new ones.
+start_daemon() {
     MEDIA_BASE=0
-done
-if [ "$MEDIA_BASE" = 0 ]; then
-    fail "no $N_MEDIA free UDP ports on both 127.0.0.1 and 127.0.0.2"
-    exit 1
-fi
-PORT_MAX=$((MEDIA_BASE + N_MEDIA - 1))
+    for _ in 1 2 3 4 5; do
+        read -r NG_PORT HTTP_PORT MEDIA_BASE < <(gw_free_ports $N_MEDIA)
+        [ "${MEDIA_BASE:-0}" != 0 ] && free_on_127_0_0_2 "$MEDIA_BASE" $N_MEDIA && break
+        MEDIA_BASE=0
+    done
+    if [ "$MEDIA_BASE" = 0 ]; then
+        echo "no $N_MEDIA free UDP ports on both 127.0.0.1 and 127.0.0.2" >"$ERR"
+        return 1
+    fi
+    PORT_MAX=$((MEDIA_BASE + N_MEDIA - 1))
+    NG=127.0.0.1:$NG_PORT
+    # A UBSan report with its stack (the sanitizer build; the normal one ignores this).
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+        "$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" \
+        --interface external/127.0.0.1 --interface internal/127.0.0.2 \
+        --port-min "$MEDIA_BASE" --port-max "$PORT_MAX" --timeout 60 --workers 2 \
+        --io "$IO" --log "$LOG" 2>"$ERR" &
+    DAEMON=$!
+    if gw_wait_ready && kill -0 $DAEMON 2>/dev/null; then
+        return 0
+    fi
+    kill $DAEMON 2>/dev/null
+    wait $DAEMON 2>/dev/null
+    return 1
+}
 
-NG=127.0.0.1:$NG_PORT
 LOG=$WORK/dsrtpd.log
 ERR=$WORK/dsrtpd.err
-# A UBSan report with its stack (the sanitizer build; the normal one ignores this).
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-    "$DSRTPD" --listen-ng "$NG" --listen-http "127.0.0.1:$HTTP_PORT" \
-    --interface external/127.0.0.1 --interface internal/127.0.0.2 \
-    --port-min "$MEDIA_BASE" --port-max "$PORT_MAX" --timeout 60 --workers 2 \
-    --io "$IO" --log "$LOG" 2>"$ERR" &
-DAEMON=$!
-if ! gw_wait_ready || ! kill -0 $DAEMON 2>/dev/null; then
+started=no
+for attempt in 1 2 3; do
+    if start_daemon; then
+        started=yes
+        break
+    fi
+    echo "# dsrtpd did not start (attempt $attempt: $(head -c 200 "$ERR" | tr '\n' ' '))"
+    rm -f "$LOG"
+done
+if [ $started = no ]; then
     fail "dsrtpd did not start ($(head -c 300 "$ERR"))"
     exit 1
 fi
