@@ -122,6 +122,23 @@ gw_start() {
     gw_launch "$LOG" "$MEDIA_BASE" $((MEDIA_BASE + n - 1)) --interface 127.0.0.1 --timeout 30 "$@"
 }
 
+# free_on_127_0_0_2 BASE N: 0 when UDP ports BASE..BASE+N-1 are free on 127.0.0.2 too
+# (gw_free_ports checks 127.0.0.1 only; the two-interface tests bind both).
+free_on_127_0_0_2() {
+    ${PY:-/usr/bin/python3} - "$1" "$2" <<'PYEOF'
+import socket, sys
+base, n = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+try:
+    for p in range(base, base + n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.2", p)); socks.append(s)
+except OSError:
+    sys.exit(1)
+finally:
+    for s in socks: s.close()
+PYEOF
+}
+
 # gw_alive PID [NAME [ERR]]: a check that the gateway PID still runs after the calls (when
 # not, the last lines of ERR, default $WORK/dsrtpd.err); NAME (default dsrtpd) names it.
 gw_alive() {

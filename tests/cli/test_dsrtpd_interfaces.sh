@@ -29,21 +29,6 @@ IO=${DSRTPD_IO:-auto}
 # shellcheck source=lib.sh
 source "$SRC/tests/cli/lib.sh" dsrtpd-interfaces
 
-# gw_free_ports checks 127.0.0.1 only: the media block must be free on 127.0.0.2 too.
-free_on_127_0_0_2() {
-    $PY - "$1" "$2" <<'PYEOF'
-import socket, sys
-base, n = int(sys.argv[1]), int(sys.argv[2])
-socks = []
-try:
-    for p in range(base, base + n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.2", p)); socks.append(s)
-except OSError:
-    sys.exit(1)
-finally:
-    for s in socks: s.close()
-PYEOF
-}
 
 if ! $PY -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("127.0.0.2", 0))' \
     2>/dev/null; then

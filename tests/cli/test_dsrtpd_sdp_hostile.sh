@@ -39,21 +39,6 @@ if ! $PY -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bin
     exit 1
 fi
 
-# gw_free_ports checks 127.0.0.1 only: the media block must be free on 127.0.0.2 too.
-free_on_127_0_0_2() {
-    $PY - "$1" "$2" <<'PYEOF'
-import socket, sys
-base, n = int(sys.argv[1]), int(sys.argv[2])
-socks = []
-try:
-    for p in range(base, base + n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.2", p)); socks.append(s)
-except OSError:
-    sys.exit(1)
-finally:
-    for s in socks: s.close()
-PYEOF
-}
 
 # start_daemon: picks free ports (the media block free on both addresses) and starts dsrtpd;
 # 0 once it answers ping. Another process may take a port between the pick and the bind, so
@@ -104,16 +89,8 @@ fi
 pass "dsrtpd with --interface external/127.0.0.1 --interface internal/127.0.0.2 starts"
 
 # The driver prints one ok/FAIL line per check group; its counts join ours.
-timeout -k 5 60 $PY "$SRC/tests/cli/dsrtpd_sdp_hostile.py" "$SRC" "$NG" "$WORK" \
-    "$MEDIA_BASE" "$PORT_MAX" 2>"$WORK/driver.err" | tee "$WORK/driver.out"
-rc=${PIPESTATUS[0]}
-n_ok=$(grep -c '^ok ' "$WORK/driver.out")
-n_fail=$(grep -c '^FAIL ' "$WORK/driver.out")
-checks=$((checks + n_ok + n_fail))
-failures=$((failures + n_fail))
-if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
-    fail "dsrtpd_sdp_hostile.py exit $rc ($(tail -n 5 "$WORK/driver.err" | tr '\n' ' ' | cut -c1-400))"
-fi
+run_driver 60 "$SRC/tests/cli/dsrtpd_sdp_hostile.py" "$SRC" "$NG" "$WORK" "$MEDIA_BASE" \
+    "$PORT_MAX"
 if [ -s "$WORK/driver.err" ]; then
     echo "# driver stderr (tail):"
     tail -n 15 "$WORK/driver.err" | sed 's/^/#   /'
